@@ -1,0 +1,282 @@
+"""Loading and validating ``benchmark.toml``.
+
+Every problem is reported as one :class:`BenchError` naming the file, the key and
+what was expected. Algorithm hyperparameters are validated against the fields and
+type hints of the algorithm's ``Config`` dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "benchmark.toml"
+
+_DEFAULT_KEYS: dict[str, type] = {
+    "budget": int,
+    "eval_interval": int,
+    "eval_episodes": int,
+    "final_window": int,
+    "checkpoint_every": int,
+    "sweep_episodes": int,
+    "sweep_points": int,
+}
+_ENV_KEYS: dict[str, Any] = {
+    **_DEFAULT_KEYS,
+    "return_range": list,
+    "survival_bonus": float,
+    "reference": list,
+    "paper": dict,
+}
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """The protocol for one environment (resolved from defaults + its table)."""
+
+    env_id: str
+    budget: int = 100_000
+    eval_interval: int = 10_000
+    eval_episodes: int = 10
+    final_window: int = 20
+    checkpoint_every: int = 1
+    sweep_episodes: int = 10
+    sweep_points: int = 21
+    return_range: tuple[float, float] | None = None
+    survival_bonus: float = 0.0
+    reference: tuple[float, float] | None = None
+    paper: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def protocol(self) -> dict[str, Any]:
+        """The fields that define a run (stored in config.json, compared on resume)."""
+        keys = ["budget", "eval_interval", "eval_episodes", "final_window", "survival_bonus",
+                "return_range", "sweep_episodes", "sweep_points"]
+        out = {k: getattr(self, k) for k in keys}
+        out["return_range"] = list(self.return_range) if self.return_range else None
+        return out
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """A validated benchmark.toml."""
+
+    path: Path
+    seeds: list[int]
+    defaults: dict[str, Any]
+    envs: dict[str, EnvSettings]
+    algos: dict[str, dict[str, Any]]
+    algo_env_overrides: dict[str, dict[str, dict[str, Any]]]
+
+    def env(self, env_id: str) -> EnvSettings:
+        """Settings of ``env_id``: its own table, or the defaults for any other id."""
+        if env_id in self.envs:
+            return self.envs[env_id]
+        return EnvSettings(env_id=env_id, **self.defaults)
+
+    def hyperparameters(self, algo: str, env_id: str) -> dict[str, Any]:
+        """The algorithm's hyperparameters for ``env_id`` (base table + env override)."""
+        params = dict(self.algos.get(algo, {}))
+        params.update(self.algo_env_overrides.get(algo, {}).get(env_id, {}))
+        return params
+
+
+def default_config_path() -> Path:
+    """``benchmark.toml`` in the current directory, else the project's own."""
+    local = Path.cwd() / "benchmark.toml"
+    return local if local.exists() else PROJECT_CONFIG
+
+
+def _fail(path: Path, key: str, msg: str) -> BenchError:
+    return BenchError(f"{path}: {key}: {msg}")
+
+
+def _check_number(path: Path, key: str, value: Any, kind: type, positive: bool = False) -> Any:
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, key, f"expected an integer, got {value!r}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(path, key, f"expected a number, got {value!r}")
+        value = float(value)
+    if positive and value <= 0:
+        raise _fail(path, key, f"expected a positive value, got {value!r}")
+    return value
+
+
+def _pair(path: Path, key: str, value: Any) -> tuple[float, float]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise _fail(path, key, f"expected a list of two numbers, got {value!r}")
+    lo, hi = float(value[0]), float(value[1])
+    return lo, hi
+
+
+def _protocol_table(path: Path, prefix: str, table: Any, allowed: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise _fail(path, prefix, f"expected a table, got {table!r}")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}.{key}"
+        if key not in allowed:
+            raise _fail(path, full, f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        kind = allowed[key]
+        if kind in (int, float):
+            out[key] = _check_number(path, full, value, kind, positive=(key != "survival_bonus"))
+            if key == "survival_bonus" and out[key] < 0:
+                raise _fail(path, full, f"expected a non-negative number, got {value!r}")
+        elif key in ("return_range", "reference"):
+            lo, hi = _pair(path, full, value)
+            if hi <= lo:
+                raise _fail(path, full, f"expected [low, high] with low < high, got {value!r}")
+            out[key] = (lo, hi)
+        elif key == "paper":
+            if not isinstance(value, dict):
+                raise _fail(path, full, f"expected a table of algo = [mean, std], got {value!r}")
+            out[key] = {a: _pair(path, f"{full}.{a}", v) for a, v in value.items()}
+    return out
+
+
+def _seed_list(path: Path, value: Any) -> list[int]:
+    if not isinstance(value, list) or not value:
+        raise _fail(path, "seeds", f"expected a non-empty list of non-negative integers, got {value!r}")
+    for s in value:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise _fail(path, "seeds", f"expected non-negative integers, got {s!r}")
+    if len(set(value)) != len(value):
+        raise _fail(path, "seeds", "seeds must be distinct")
+    return list(value)
+
+
+def load_config(path: Path | str | None = None, *, check_algorithms: bool = True) -> BenchConfig:
+    """Read and validate a benchmark.toml.
+
+    :param path: the file (default: :func:`default_config_path`)
+    :param check_algorithms: also validate every ``[algos.*]`` table against its Config
+    """
+    path = Path(path) if path is not None else default_config_path()
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise BenchError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read: {exc.strerror}") from None
+
+    for key in raw:
+        if key not in ("seeds", "defaults", "envs", "algos"):
+            raise _fail(path, key, "unknown top-level key; allowed: seeds, defaults, envs, algos")
+    seeds = _seed_list(path, raw.get("seeds", list(range(20))))
+    defaults = _protocol_table(path, "defaults", raw.get("defaults", {}), _DEFAULT_KEYS)
+
+    envs_raw = raw.get("envs", {})
+    if not isinstance(envs_raw, dict):
+        raise _fail(path, "envs", "expected a table of environments")
+    envs = {}
+    for env_id, table in envs_raw.items():
+        values = {**defaults, **_protocol_table(path, f'envs."{env_id}"', table, _ENV_KEYS)}
+        envs[env_id] = EnvSettings(env_id=env_id, **values)
+
+    algos_raw = raw.get("algos", {})
+    if not isinstance(algos_raw, dict):
+        raise _fail(path, "algos", "expected a table of algorithms")
+    algos: dict[str, dict[str, Any]] = {}
+    overrides: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, table in algos_raw.items():
+        if not isinstance(table, dict):
+            raise _fail(path, f"algos.{name}", f"expected a table, got {table!r}")
+        table = dict(table)
+        env_tables = table.pop("env", {})
+        if not isinstance(env_tables, dict) or not all(isinstance(t, dict) for t in env_tables.values()):
+            raise _fail(path, f"algos.{name}.env", 'expected tables [algos.<name>.env."<env id>"]')
+        algos[name] = table
+        overrides[name] = {k: dict(v) for k, v in env_tables.items()}
+
+    cfg = BenchConfig(path=path, seeds=seeds, defaults=defaults, envs=envs, algos=algos,
+                      algo_env_overrides=overrides)
+    if check_algorithms:
+        from algorithms import REGISTRY, get_algorithm
+
+        for name in algos:
+            if name not in REGISTRY:
+                raise _fail(path, f"algos.{name}", f"unknown algorithm; known: {', '.join(sorted(REGISTRY))}")
+            cls = get_algorithm(name)
+            build_algo_config(cls.Config, algos[name], path=path, where=f"algos.{name}")
+            for env_id, table in overrides[name].items():
+                build_algo_config(cls.Config, {**algos[name], **table}, path=path,
+                                  where=f'algos.{name}.env."{env_id}"')
+    return cfg
+
+
+def _matches(hint: Any, value: Any) -> tuple[bool, Any]:
+    """Check ``value`` against a type hint; return (ok, converted value)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True, value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            ok, conv = _matches(arg, value)
+            if ok:
+                return True, conv
+        return False, value
+    if origin is typing.Literal:
+        return value in typing.get_args(hint), value
+    if hint is type(None):
+        return value is None, value
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if hint is str:
+        return isinstance(value, str), value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        args = typing.get_args(hint)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                return False, value
+            pairs = list(zip(args, value))
+        else:
+            pairs = [(args[0] if args else Any, v) for v in value]
+        conv = []
+        for a, v in pairs:
+            ok, c = _matches(a, v)
+            if not ok:
+                return False, value
+            conv.append(c)
+        return True, origin(conv)
+    if origin is dict:
+        return isinstance(value, dict), value
+    return isinstance(value, hint), value
+
+
+def build_algo_config(config_cls: type, params: dict[str, Any], *, path: Path | str = "benchmark.toml",
+                      where: str = "algos") -> Any:
+    """Instantiate an algorithm's Config dataclass from a table, validating keys and types."""
+    hints = typing.get_type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    kwargs = {}
+    for key, value in params.items():
+        if key not in names:
+            raise BenchError(f"{path}: {where}.{key}: unknown hyperparameter; allowed: {', '.join(sorted(names))}")
+        ok, conv = _matches(hints[key], value)
+        if not ok:
+            expected = getattr(hints[key], "__name__", None) or str(hints[key]).replace("typing.", "")
+            raise BenchError(f"{path}: {where}.{key}: expected {expected}, got {value!r}")
+        kwargs[key] = conv
+    try:
+        return config_cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise BenchError(f"{path}: {where}: {exc}") from None
