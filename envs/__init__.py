@@ -2,5 +2,6 @@
 
 from envs.registry import ALIASES, list_env_ids, make_env, resolve_id
 from envs.wrappers import SurvivalBonusRemoval
+import envs.nav  # noqa: F401,E402  registers the goal envs (Nav2D-v0, Nav2DDense-v0)
 
 __all__ = ["ALIASES", "SurvivalBonusRemoval", "list_env_ids", "make_env", "resolve_id"]
