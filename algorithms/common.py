@@ -140,42 +140,105 @@ class RunningMeanStd:
 
 
 # ----------------------------------------------------------------------------- rollouts
-def rollout_batch(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps: int | None = None,
-                  record_obs: bool = False) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Run one episode in each env in lockstep, one batched policy call per step.
+@dataclass
+class Episodes:
+    """Results of a batch of episodes run in lockstep.
 
-    :param envs: one environment per policy (Box observations)
-    :param act_fn: ``act_fn(obs (n, d), idx (n,)) -> actions in [-1, 1] (n, act_dim)``;
-        ``idx`` are the indices of the envs still running
-    :param seeds: reset seed per env (None = continue the env's RNG stream)
-    :param max_steps: stop every episode after this many steps (None = env's time limit)
-    :param record_obs: also return the observations visited (for normaliser updates)
-    :return: (returns (n,), lengths (n,), list of visited-observation arrays)
+    ``init_distance`` / ``final_distance`` / ``success`` are filled for goal environments
+    (dict observations with ``achieved_goal`` and ``desired_goal``), else None.
+    ``final_achieved`` holds the achieved goal at the end of each episode (goal envs).
+    """
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    visited: list[np.ndarray]
+    init_distance: np.ndarray | None = None
+    final_distance: np.ndarray | None = None
+    success: np.ndarray | None = None
+    final_achieved: np.ndarray | None = None
+
+
+def _stack(obs_list: list[Any]) -> Any:
+    if isinstance(obs_list[0], dict):
+        return {k: np.stack([o[k] for o in obs_list]).astype(np.float32) for k in obs_list[0]}
+    return np.stack(obs_list).astype(np.float32)
+
+
+def _take(obs: Any, idx: np.ndarray) -> Any:
+    if isinstance(obs, dict):
+        return {k: v[idx] for k, v in obs.items()}
+    return obs[idx]
+
+
+def _put(obs: Any, i: int, value: Any) -> None:
+    if isinstance(obs, dict):
+        for k, v in value.items():
+            obs[k][i] = v
+    else:
+        obs[i] = value
+
+
+def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps: int | None = None,
+                 record_obs: bool = False, reset_options: list[dict | None] | None = None) -> Episodes:
+    """Run one episode in each env in lockstep, with one batched policy call per step.
+
+    :param envs: one environment per episode
+    :param act_fn: ``act_fn(obs_batch, idx) -> actions (n, act_dim)`` in the env's units;
+        ``obs_batch`` holds the observations of the envs ``idx`` still running
+        (an array, or a dict of arrays for dict observations)
+    :param seeds: reset seed per env (None = continue the env's own RNG stream)
+    :param max_steps: stop every episode after this many steps (None = the env's time limit)
+    :param record_obs: also return the observations visited (Box observations only)
+    :param reset_options: per-env ``options`` passed to ``reset`` (e.g. a fixed goal)
     """
     n = len(envs)
-    low, high = envs[0].action_space.low, envs[0].action_space.high
-    scale, centre = (high - low) / 2.0, (high + low) / 2.0
-    obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs, seeds)]).astype(np.float32)
+    options = reset_options or [None] * n
+    obs = _stack([e.reset(seed=s, options=o)[0] for e, s, o in zip(envs, seeds, options)])
+    goal = isinstance(obs, dict) and "achieved_goal" in obs and "desired_goal" in obs
     returns = np.zeros(n)
     lengths = np.zeros(n, np.int64)
+    success = np.zeros(n) if goal else None
+    init_distance = np.linalg.norm(obs["achieved_goal"] - obs["desired_goal"], axis=-1) if goal else None
     alive = np.arange(n)
     visited: list[np.ndarray] = []
     t = 0
     while alive.size and (max_steps is None or t < max_steps):
+        current = _take(obs, alive)
         if record_obs:
-            visited.append(obs[alive].copy())
-        actions = act_fn(obs[alive], alive) * scale + centre
+            visited.append(np.array(current, copy=True))
+        actions = act_fn(current, alive)
         still = []
         for j, i in enumerate(alive):
-            o, r, term, trunc, _ = envs[i].step(actions[j])
+            o, r, term, trunc, info = envs[i].step(actions[j])
             returns[i] += r
             lengths[i] += 1
-            obs[i] = o
+            _put(obs, i, o)
+            if goal:
+                success[i] = float(info.get("is_success", 0.0))
             if not (term or trunc):
                 still.append(i)
         alive = np.asarray(still, dtype=np.int64)
         t += 1
-    return returns, lengths, visited
+    result = Episodes(returns, lengths, visited)
+    if goal:
+        result.init_distance = init_distance
+        result.final_distance = np.linalg.norm(obs["achieved_goal"] - obs["desired_goal"], axis=-1)
+        result.success = success
+        result.final_achieved = obs["achieved_goal"].copy()
+    return result
+
+
+def rollout_batch(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps: int | None = None,
+                  record_obs: bool = False) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Training rollouts of squashed policies: like :func:`run_episodes`, but ``act_fn``
+    returns actions in [-1, 1], rescaled here to the action bounds.
+
+    :return: (returns (n,), lengths (n,), list of visited-observation arrays)
+    """
+    low, high = envs[0].action_space.low, envs[0].action_space.high
+    scale, centre = (high - low) / 2.0, (high + low) / 2.0
+    ep = run_episodes(envs, lambda o, idx: act_fn(o, idx) * scale + centre, seeds, max_steps, record_obs)
+    return ep.returns, ep.lengths, ep.visited
 
 
 # ----------------------------------------------------------------------------- RNG state

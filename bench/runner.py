@@ -1,0 +1,343 @@
+"""The runner: owns budgets, evaluation, seeding, checkpoints and the run store.
+
+For each (algo, env, seed) cell it seeds every RNG, builds the algorithm and a separate
+set of evaluation environments, then alternates ``algo.learn(next evaluation point)``
+with a deterministic evaluation, appending a row to ``progress.csv`` and checkpointing.
+A killed run resumes from its last checkpoint and produces the same rows as an
+uninterrupted one; a finished run is skipped; a run whose stored configuration differs
+from the requested one is refused unless ``fresh=True``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from algorithms import Algorithm, EnvInfo, get_algorithm
+from bench import store
+from bench.config import BenchConfig, EnvSettings, build_algo_config
+from bench.errors import BenchError
+from bench.evaluation import evaluate
+from bench.sweeps import run_sweep
+from envs import make_env, resolve_id
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One (environment, algorithm, seed) run."""
+
+    env_id: str
+    algo: str
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.algo}/{self.env_id}/seed_{self.seed}"
+
+
+def env_settings(config: BenchConfig, env_id: str, budget: int | None = None) -> EnvSettings:
+    """The env's protocol, with an optional budget override."""
+    settings = config.env(env_id)
+    if budget is not None:
+        settings = EnvSettings(**{**settings.__dict__, "budget": budget})
+    return settings
+
+
+def resolved_config(config: BenchConfig, cell: Cell, budget: int | None = None) -> dict[str, Any]:
+    """Everything that defines a run; stored as config.json and compared on resume."""
+    cls = get_algorithm(cell.algo)
+    algo_cfg = build_algo_config(cls.Config, config.hyperparameters(cell.algo, cell.env_id),
+                                 path=config.path, where=f"algos.{cell.algo}")
+    return {
+        "algo": cell.algo,
+        "env_id": cell.env_id,
+        "seed": cell.seed,
+        "protocol": env_settings(config, cell.env_id, budget).protocol(),
+        "hyperparameters": store._clean({k: (list(v) if isinstance(v, tuple) else v)
+                                         for k, v in algo_cfg.__dict__.items()}),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(PROJECT_DIR), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("bench", "torch", "numpy", "gymnasium", "mujoco", "stable-baselines3", "gymnasium-robotics"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def env_info_for(env_id: str, settings: EnvSettings, env: gym.Env) -> EnvInfo:
+    return EnvInfo(
+        env_id=env_id,
+        gym_id=resolve_id(env_id),
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        survival_bonus=settings.survival_bonus,
+        return_range=settings.return_range,
+        max_episode_steps=int(env.spec.max_episode_steps or 1000) if env.spec else 1000,
+    )
+
+
+def check_compatible(cls: type[Algorithm], algo: str, env_id: str, env: gym.Env) -> None:
+    """One clear error if an algorithm cannot run on an environment's spaces."""
+    if not isinstance(env.action_space, gym.spaces.Box):
+        raise BenchError(f"{algo} needs a continuous (Box) action space; {env_id} has {env.action_space}")
+    is_goal_env = isinstance(env.observation_space, gym.spaces.Dict)
+    if cls.conditioning == "goal" and not is_goal_env:
+        raise BenchError(f"{algo} is goal-conditioned and needs a goal environment (dict observations); "
+                         f"{env_id} is not one")
+    if cls.conditioning != "goal" and not isinstance(env.observation_space, gym.spaces.Box):
+        raise BenchError(f"{algo} needs Box observations; {env_id} has {type(env.observation_space).__name__}")
+
+
+def preflight(cells: list[Cell], config: BenchConfig, runs_dir: Path, budget: int | None, fresh: bool) -> None:
+    """Validate every cell before any training starts (nothing is written on failure)."""
+    store.ensure_writable(runs_dir)
+    for env_id in sorted({c.env_id for c in cells}):
+        env = make_env(env_id)
+        for algo in sorted({c.algo for c in cells if c.env_id == env_id}):
+            check_compatible(get_algorithm(algo), algo, env_id, env)
+        env.close()
+    for cell in cells:
+        want = resolved_config(config, cell, budget)
+        d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+        if (d / store.CONFIG).exists() and not fresh:
+            have = store.read_json(d / store.CONFIG)
+            if have != want:
+                diff = sorted(_diff_keys(have, want))
+                raise BenchError(f"{d} holds a run with a different configuration ({', '.join(diff)}); "
+                                 f"use another --runs-dir, or --fresh to discard it and start again")
+
+
+def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in set(a) | set(b):
+            out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [prefix.rstrip(".")] if a != b else []
+
+
+def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None = None,
+             fresh: bool = False) -> str:
+    """Train and evaluate one cell to completion; return "done", "skipped" or "failed".
+
+    Failures are recorded in status.json / error.log and do not raise.
+    """
+    d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+    try:
+        return _run_cell(cell, config, d, budget, fresh)
+    except Exception as exc:  # a failing cell must not stop the others
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        error = f"{type(exc).__name__}: {msg}" if not isinstance(exc, BenchError) else msg
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            store.atomic_write_bytes(d / "error.log", traceback.format_exc().encode())
+            status = store.read_json(d / store.STATUS) if (d / store.STATUS).exists() else {}
+            store.write_json(d / store.STATUS, {**status, "state": "failed", "error": error,
+                                                "updated_at": time.time()})
+        except Exception:
+            pass
+        return "failed"
+
+
+def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fresh: bool) -> str:
+    import torch
+
+    from algorithms.common import global_rng_state, seed_everything, set_global_rng_state
+
+    want = resolved_config(config, cell, budget)
+    if (d / store.CONFIG).exists():
+        have = store.read_json(d / store.CONFIG)
+        if have != want:
+            if not fresh:
+                raise BenchError(f"{d}: stored configuration differs from the requested one")
+            shutil.rmtree(d)
+        elif (d / store.FINAL).exists() and not fresh:
+            return "skipped"
+        elif fresh:
+            shutil.rmtree(d)
+    d.mkdir(parents=True, exist_ok=True)
+    settings = env_settings(config, cell.env_id, budget)
+    cls = get_algorithm(cell.algo)
+    algo_cfg = build_algo_config(cls.Config, config.hyperparameters(cell.algo, cell.env_id),
+                                 path=config.path, where=f"algos.{cell.algo}")
+
+    torch.set_num_threads(1)
+    seed_everything(cell.seed)
+    resuming = (d / store.CHECKPOINT).exists()
+    meta = store.read_json(d / store.META) if (resuming and (d / store.META).exists()) else {}
+    meta.update({
+        "env_id": cell.env_id,
+        "gym_id": resolve_id(cell.env_id),
+        "algo": cell.algo,
+        "seed": cell.seed,
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "argv": sys.argv,
+    })
+    meta.setdefault("started_at", time.time())
+    if resuming:
+        meta.setdefault("resumed_at", []).append(time.time())
+    store.write_json(d / store.CONFIG, want)
+    store.write_json(d / store.META, meta)
+
+    def factory(*, remove_survival_bonus: bool = False) -> gym.Env:
+        return make_env(cell.env_id, survival_bonus=settings.survival_bonus,
+                        remove_survival_bonus=remove_survival_bonus)
+
+    probe = make_env(cell.env_id)
+    info = env_info_for(cell.env_id, settings, probe)
+    probe.close()
+    algo = cls(factory, cell.seed, algo_cfg, info)
+    eval_envs = [make_env(cell.env_id) for _ in range(settings.eval_episodes)]
+
+    rows: list[dict[str, Any]] = []
+    wall_offset = 0.0
+    if resuming:
+        ck = store.load_checkpoint(d / store.CHECKPOINT)
+        algo.load_state_dict(ck["algo"])
+        set_global_rng_state(ck["rng"])
+        rows = ck["progress"]
+        wall_offset = ck["wall_time"]
+    start = time.time()
+
+    def wall() -> float:
+        return wall_offset + time.time() - start
+
+    def status(state: str) -> None:
+        last = rows[-1]["eval_return_mean"] if rows else None
+        store.write_json(d / store.STATUS, {"state": state, "env_steps": algo.env_steps, "budget": settings.budget,
+                                            "n_evals": len(rows), "last_return": last, "pid": os.getpid(),
+                                            "host": socket.gethostname(), "updated_at": time.time()})
+
+    def evaluate_now() -> None:
+        index = len(rows)
+        row: dict[str, Any] = {"eval_index": index, "env_steps": algo.env_steps, "wall_time": 0.0}
+        row.update(evaluate(algo.policy(algo.eval_command()), eval_envs, cell.seed, index))
+        row["eval_env_steps"] = row.pop("eval_episode_steps") + (rows[-1]["eval_env_steps"] if rows else 0)
+        command = algo.eval_command()
+        if command is not None:
+            row["eval_command"] = float(command)
+        row.update({f"train_{k}": float(v) for k, v in algo.training_stats().items()})
+        row["wall_time"] = wall()
+        rows.append(row)
+        store.write_rows(d / store.PROGRESS, rows)
+
+    def checkpoint() -> None:
+        store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
+                                                     "progress": rows, "wall_time": wall()})
+
+    if resuming:
+        store.write_rows(d / store.PROGRESS, rows)  # drop rows written after the checkpoint
+    else:
+        evaluate_now()
+        checkpoint()
+    status("running")
+    interval = settings.eval_interval
+    while algo.env_steps < settings.budget:
+        target = min(settings.budget, (algo.env_steps // interval + 1) * interval)
+        algo.learn(target)
+        evaluate_now()
+        finished = algo.env_steps >= settings.budget
+        if finished or len(rows) % settings.checkpoint_every == 0:
+            checkpoint()
+        status("running")
+
+    sweep = run_sweep(algo, lambda: make_env(cell.env_id), settings, cell.seed)
+    if sweep:
+        store.write_rows(d / store.SWEEP, sweep)
+    algo.write_artifacts(d)
+    window = rows[-settings.final_window:]
+    final: dict[str, Any] = {
+        "final_return": float(np.mean([r["eval_return_mean"] for r in window])),
+        "final_window": len(window),
+        "n_evals": len(rows),
+        "env_steps": algo.env_steps,
+        "eval_env_steps": rows[-1]["eval_env_steps"],
+        "wall_time_s": wall(),
+        "last_return": rows[-1]["eval_return_mean"],
+    }
+    for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
+        if key in rows[-1]:
+            final[name] = float(np.mean([r[key] for r in window]))
+    meta["finished_at"] = time.time()
+    meta["wall_time_s"] = final["wall_time_s"]
+    store.write_json(d / store.META, meta)
+    store.write_json(d / store.FINAL, final)
+    status("done")
+    for e in eval_envs:
+        e.close()
+    return "done"
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers: int = 1,
+              budget: int | None = None, fresh: bool = False,
+              on_update: Callable[[dict[Cell, str]], None] | None = None) -> dict[Cell, str]:
+    """Run cells (a process pool when ``workers > 1``); return each cell's outcome.
+
+    :param on_update: called about twice a second with the outcomes so far (for progress display)
+    """
+    runs_dir = Path(runs_dir)
+    preflight(cells, config, runs_dir, budget, fresh)
+    outcomes: dict[Cell, str] = {}
+    if workers <= 1 or len(cells) == 1:
+        for cell in cells:
+            outcomes[cell] = "running"
+            if on_update:
+                on_update(outcomes)
+            outcomes[cell] = run_cell(cell, config, runs_dir, budget, fresh)
+            if on_update:
+                on_update(outcomes)
+        return outcomes
+    ctx = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+        futures = {pool.submit(run_cell, c, config, runs_dir, budget, fresh): c for c in cells}
+        pending = set(futures)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.5)
+            for f in done:
+                try:
+                    outcomes[futures[f]] = f.result()
+                except Exception:  # worker crashed (e.g. killed)
+                    outcomes[futures[f]] = "failed"
+            if on_update:
+                on_update(outcomes)
+    return outcomes

@@ -1,0 +1,146 @@
+"""The run store: one directory per (env, algo, seed) cell, written atomically.
+
+Layout (``runs/<env_id>/<algo>/seed_<k>/``)::
+
+    config.json     resolved configuration (compared on resume)
+    meta.json       provenance: gym id run, package versions, git commit, host, timings
+    progress.csv    one row per evaluation
+    final.json      final result; exists only when the run is complete
+    status.json     running / done / failed (+ env steps, error)
+    checkpoint.pt   everything needed to resume
+    sweep.csv       command or goal sweep (conditioned algorithms)
+
+Every file is written to a temporary file in the same directory and renamed into
+place, so a reader never sees a half-written file and a kill never corrupts a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.errors import BenchError
+
+CONFIG, META, PROGRESS, FINAL, STATUS, CHECKPOINT, SWEEP = (
+    "config.json", "meta.json", "progress.csv", "final.json", "status.json", "checkpoint.pt", "sweep.csv")
+
+
+def run_dir(runs_dir: Path, env_id: str, algo: str, seed: int) -> Path:
+    """Deterministic location of a cell (no timestamps: re-runs find their work)."""
+    safe_env = env_id.replace("/", "__")
+    return Path(runs_dir) / safe_env / algo / f"seed_{seed}"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file; a corrupt one raises a one-line BenchError."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write rows as CSV (columns = union of keys in first-seen order), atomically."""
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Read a progress/sweep CSV into rows of floats (ints where integral columns).
+
+    A file whose rows do not match its header (e.g. truncated mid-line) raises BenchError.
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read: {exc.strerror}") from None
+    if text and not text.endswith("\n"):
+        raise BenchError(f"{path}: truncated (last line incomplete)")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise BenchError(f"{path}: empty or missing header")
+    rows = []
+    for lineno, values in enumerate(reader, start=2):
+        if len(values) != len(header):
+            raise BenchError(f"{path}: line {lineno} has {len(values)} fields, expected {len(header)}")
+        row: dict[str, Any] = {}
+        for k, v in zip(header, values):
+            try:
+                f = float(v) if v != "" else math.nan
+            except ValueError:
+                raise BenchError(f"{path}: line {lineno}: column {k!r} is not a number: {v!r}") from None
+            row[k] = int(f) if k in ("eval_index", "env_steps", "eval_episode_steps", "eval_env_steps") else f
+        rows.append(row)
+    return rows
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, weights_only=False)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise BenchError(f"{path}: corrupt checkpoint ({type(exc).__name__})") from None
+
+
+def ensure_writable(runs_dir: Path) -> None:
+    """Fail early with one line if the runs directory cannot be created or written."""
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=runs_dir, prefix=".write-test.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise BenchError(f"runs directory {runs_dir} is not writable: {exc.strerror}") from None
