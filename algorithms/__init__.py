@@ -11,6 +11,9 @@ from algorithms.base import Algorithm, EnvInfo
 
 REGISTRY: dict[str, str] = {
     "ars": "algorithms.ars:ARS",
+    "her": "algorithms.her:HER",
+    "ddpg_goal": "algorithms.her:DDPGGoal",
+    "gpim": "algorithms.gpim:GPIM",
 }
 
 
