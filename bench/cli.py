@@ -1,0 +1,210 @@
+"""The ``bench`` command line: run, status, list, report, check.
+
+Every user error ends as one ``error: ...`` line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BenchError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative integers, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct non-negative integers, got {text!r}")
+    return seeds
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="run store (default: ./runs)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="benchmark definition (default: ./benchmark.toml, else the project's own)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bench", description="Comparative benchmark for goal- and return-conditioned RL.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train and evaluate cells, store them in the run store")
+    _common(run)
+    run.add_argument("--algo", type=_names, help="algorithm name(s), comma-separated")
+    run.add_argument("--env", type=_names, help="environment id(s), comma-separated")
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--seeds", type=_positive_int, help="number of seeds: the first N of the config's list")
+    group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
+    run.add_argument("--suite", choices=["paper"], help="every env x algo of benchmark.toml")
+    run.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
+    run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                     help="parallel runs (default: cores)")
+    run.add_argument("--fresh", action="store_true",
+                     help="discard stored runs of these cells whose configuration differs, and start them again")
+    run.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+    status = sub.add_parser("status", help="list cells with their state and last evaluation")
+    _common(status)
+
+    lst = sub.add_parser("list", help="show algorithms and environments")
+    _common(lst)
+
+    report = sub.add_parser("report", help="tables and figures from the run store")
+    _common(report)
+    report.add_argument("--out", type=Path, default=Path("report"), help="report folder (default: ./report)")
+    report.add_argument("--env", type=_names, help="only these environments")
+    report.add_argument("--algo", type=_names, help="only these algorithms")
+
+    check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
+    _common(check)
+    check.add_argument("--update", action="store_true", help="rewrite the baseline from this run")
+    check.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
+    return parser
+
+
+def _load(args: argparse.Namespace, check_algorithms: bool = True):
+    from bench.config import load_config
+
+    return load_config(args.config, check_algorithms=check_algorithms)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from algorithms import get_algorithm
+    from bench.progress import ProgressDisplay
+    from bench.runner import Cell, env_settings, run_cells
+
+    config = _load(args)
+    if args.suite == "paper":
+        algos = args.algo or sorted(config.algos)
+        envs = args.env or sorted(config.envs)
+    else:
+        if not args.algo or not args.env:
+            raise BenchError("bench run: give --algo and --env (or --suite paper)")
+        algos, envs = args.algo, args.env
+    for a in algos:
+        get_algorithm(a)
+    if args.seed_list:
+        seeds = args.seed_list
+    elif args.seeds:
+        if args.seeds > len(config.seeds):
+            raise BenchError(f"--seeds {args.seeds}: {config.path} lists only {len(config.seeds)} seeds")
+        seeds = config.seeds[: args.seeds]
+    else:
+        seeds = config.seeds if args.suite else config.seeds[:1]
+    cells = [Cell(e, a, s) for e in envs for a in algos for s in seeds]
+    budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
+    workers = min(args.workers, len(cells))
+    print(f"bench run: {len(cells)} cells ({len(algos)} algos x {len(envs)} envs x {len(seeds)} seeds), "
+          f"{workers} workers, runs in {args.runs_dir}", file=sys.stderr)
+    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
+        outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
+                             fresh=args.fresh, on_update=display.update)
+    failed = [c for c, s in outcomes.items() if s == "failed"]
+    skipped = sum(s == "skipped" for s in outcomes.values())
+    print(f"bench run: {len(cells) - len(failed) - skipped} done, {skipped} already complete, "
+          f"{len(failed)} failed", file=sys.stderr)
+    for cell in failed:
+        from bench import store
+
+        d = store.run_dir(args.runs_dir, cell.env_id, cell.algo, cell.seed)
+        error = "worker crashed"
+        if (d / store.STATUS).exists():
+            try:
+                error = store.read_json(d / store.STATUS).get("error", error)
+            except BenchError:
+                pass
+        print(f"  failed: {cell}: {error} (see {d / 'error.log'})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bench.status import status_table
+
+    print(status_table(args.runs_dir))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from algorithms import algorithm_names, get_algorithm
+    from envs import ALIASES
+
+    config = _load(args, check_algorithms=False)
+    print("algorithms:")
+    for name in algorithm_names():
+        try:
+            cls = get_algorithm(name)
+        except ImportError as exc:
+            print(f"  {name:<10} unavailable: {exc}")
+            continue
+        kind = {None: "reward", "return": "return-conditioned", "goal": "goal-conditioned"}[cls.conditioning]
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"  {name:<10} {kind:<20} {doc}")
+    print(f"environments in {config.path}:")
+    for env_id, s in config.envs.items():
+        alias = f" (runs {ALIASES[env_id]})" if env_id in ALIASES else ""
+        print(f"  {env_id:<28} budget {s.budget:>9,}  eval every {s.eval_interval:,}{alias}")
+    print("any other gymnasium id with a Box action space also works (defaults: "
+          f"budget {config.defaults.get('budget', 100_000):,}).")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import main as report_main
+
+    config = _load(args, check_algorithms=False)
+    return report_main(args.runs_dir, args.out, args.env, args.algo, config)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from analysis.check import main as check_main
+
+    config = _load(args)
+    return check_main(runs_dir=args.runs_dir, config=config, update=args.update, workers=args.workers)
+
+
+COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; completed evaluations are checkpointed, run again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: one line, never a traceback
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""``bench status``: every cell in a run store with its state and last evaluation."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from bench import store
+from bench.errors import BenchError
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cell_state(d: Path) -> tuple[str, dict]:
+    """(state, status dict) of a run directory; "interrupted" for a dead running process."""
+    if not (d / store.STATUS).exists():
+        return ("pending" if not (d / store.CONFIG).exists() else "interrupted"), {}
+    try:
+        status = store.read_json(d / store.STATUS)
+    except BenchError:
+        return "corrupt", {}
+    state = status.get("state", "unknown")
+    if state == "done" and not (d / store.FINAL).exists():
+        state = "corrupt"
+    if state == "running" and status.get("host") == socket.gethostname() and not _alive(int(status.get("pid", 0))):
+        state = "interrupted"
+    return state, status
+
+
+def status_table(runs_dir: Path) -> str:
+    """A text table of all cells under ``runs_dir``."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise BenchError(f"no run store at {runs_dir}")
+    lines = [f"{'env':<28} {'algo':<8} {'seed':>4}  {'state':<11} {'env steps':>21}  {'last return':>11}  note"]
+    counts: dict[str, int] = {}
+    for d in sorted(runs_dir.glob("*/*/seed_*"), key=lambda p: (p.parent.parent.name, p.parent.name,
+                                                                  int(p.name[5:]) if p.name[5:].isdigit() else 0)):
+        state, status = cell_state(d)
+        counts[state] = counts.get(state, 0) + 1
+        steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if status else "-"
+        last = status.get("last_return")
+        note = status.get("error", "") if state == "failed" else ""
+        if state == "done":
+            try:
+                note = f"final {store.read_json(d / store.FINAL)['final_return']:.1f}"
+            except (BenchError, KeyError):
+                state, note = "corrupt", "final.json unreadable"
+        lines.append(f"{d.parent.parent.name.replace('__', '/'):<28} {d.parent.name:<8} {d.name[5:]:>4}  {state:<11} "
+                     f"{steps:>21}  {'' if last is None else f'{last:.1f}':>11}  {note}")
+    if len(lines) == 1:
+        return f"no runs in {runs_dir}"
+    lines.append(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    return "\n".join(lines)
