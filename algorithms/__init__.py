@@ -11,6 +11,7 @@ from algorithms.base import Algorithm, EnvInfo
 
 REGISTRY: dict[str, str] = {
     "ars": "algorithms.ars:ARS",
+    "ddpg": "algorithms.ddpg:DDPG",
     "her": "algorithms.her:HER",
     "ddpg_goal": "algorithms.her:DDPGGoal",
     "gpim": "algorithms.gpim:GPIM",
