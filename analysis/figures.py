@@ -1,0 +1,170 @@
+"""The report's figures (seaborn style, matplotlib Agg backend), each saved as PNG and PDF.
+
+Every function takes frames from :mod:`analysis.stats` and returns the paths it wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+DPI = 110
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of an env id."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def palette(algos: list[str]) -> dict[str, tuple]:
+    """One fixed colour per algorithm (sorted names), the same in every figure."""
+    algos = sorted(algos)
+    return dict(zip(algos, sns.color_palette("colorblind", max(len(algos), 3))))
+
+
+def _save(fig: plt.Figure, out_dir: Path, stem: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=DPI, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _steps_axis(ax: plt.Axes) -> None:
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
+
+
+def learning_curves(bands: pd.DataFrame, env_id: str, colors: dict[str, tuple], out_dir: Path, *,
+                    ylabel: str = "evaluation return", stem: str | None = None,
+                    paper: dict[str, tuple[float, float]] | None = None) -> list[Path]:
+    """Figure 2/6 for one env: mean return vs env steps per algorithm with its 95% band."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    g = bands[bands["env_id"] == env_id]
+    for algo, c in g.groupby("algo", sort=True):
+        ax.plot(c["env_steps"], c["mean"], color=colors[algo], label=f"{algo} (n={int(c['n'].max())})", lw=1.6)
+        ax.fill_between(c["env_steps"], c["lo"], c["hi"], color=colors[algo], alpha=0.2, lw=0)
+    for algo, (m, _) in (paper or {}).items():
+        if algo in set(g["algo"]):
+            ax.axhline(m, color=colors[algo], ls=":", lw=1.0)
+    ax.set_title(env_id)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(ylabel)
+    _steps_axis(ax)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, out_dir, stem or f"curves_{slug(env_id)}")
+
+
+def learning_curves_grid(bands: pd.DataFrame, colors: dict[str, tuple], out_dir: Path) -> list[Path]:
+    """All envs' learning curves side by side (Figure 2 layout), one shared legend."""
+    envs = sorted(bands["env_id"].unique())
+    ncol = min(4, len(envs))
+    nrow = int(np.ceil(len(envs) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.3 * nrow), squeeze=False)
+    for ax, env_id in zip(axes.ravel(), envs):
+        g = bands[bands["env_id"] == env_id]
+        for algo, c in g.groupby("algo", sort=True):
+            ax.plot(c["env_steps"], c["mean"], color=colors[algo], label=algo, lw=1.4)
+            ax.fill_between(c["env_steps"], c["lo"], c["hi"], color=colors[algo], alpha=0.2, lw=0)
+        ax.set_title(env_id, fontsize=10)
+        ax.set_xlabel("environment steps", fontsize=9)
+        _steps_axis(ax)
+    for ax in axes.ravel()[len(envs):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("evaluation return")
+    handles = [plt.Line2D([], [], color=colors[a], lw=2) for a in sorted(colors)]
+    fig.legend(handles, sorted(colors), loc="lower center", ncol=len(colors), bbox_to_anchor=(0.5, -0.02 - 0.03 / nrow))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return _save(fig, out_dir, "figure2_curves")
+
+
+def command_sweeps(sweeps: pd.DataFrame, conformance: pd.DataFrame, colors: dict[str, tuple],
+                   out_dir: Path) -> list[Path]:
+    """Figure 4: achieved vs commanded return per env, identity line, Spearman and nMAE."""
+    envs = sorted(sweeps["env_id"].unique())
+    ncol = min(4, len(envs))
+    nrow = int(np.ceil(len(envs) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.6 * nrow), squeeze=False)
+    for ax, env_id in zip(axes.ravel(), envs):
+        g = sweeps[sweeps["env_id"] == env_id]
+        lo, hi = float(g["command"].min()), float(g["command"].max())
+        ax.plot([lo, hi], [lo, hi], color="0.4", ls="--", lw=1.0, label="identity")
+        for algo, s in g.groupby("algo", sort=True):
+            per_cmd = s.groupby("command")["return_mean"]
+            m, sd = per_cmd.mean(), per_cmd.std(ddof=0).fillna(0.0)
+            conf = conformance[(conformance["env_id"] == env_id) & (conformance["algo"] == algo)]
+            label = algo
+            if not conf.empty:
+                r = conf.iloc[0]
+                label += f": ρ={r['spearman']:.2f}, nMAE={r['nmae']:.2f} (n={int(r['runs'])})"
+            ax.plot(m.index, m.to_numpy(), marker="o", ms=3, color=colors[algo], label=label, lw=1.4)
+            ax.fill_between(m.index, (m - sd).to_numpy(), (m + sd).to_numpy(), color=colors[algo], alpha=0.2, lw=0)
+        ax.set_title(env_id, fontsize=10)
+        ax.set_xlabel("commanded return", fontsize=9)
+        ax.set_ylabel("achieved return", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes.ravel()[len(envs):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, out_dir, "figure4_command_sweeps")
+
+
+def aggregate_intervals(agg: pd.DataFrame, colors: dict[str, tuple], out_dir: Path) -> list[Path]:
+    """rliable-style interval plot: IQM, mean, median, optimality gap of normalised scores."""
+    metrics = list(dict.fromkeys(agg["metric"]))
+    algos = sorted(agg["algo"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 0.45 * len(algos) + 1.3), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        g = agg[agg["metric"] == metric].set_index("algo")
+        for i, algo in enumerate(algos):
+            if algo not in g.index:
+                continue
+            r = g.loc[algo]
+            ax.barh(i, r["hi"] - r["lo"], left=r["lo"], height=0.6, color=colors[algo], alpha=0.75)
+            ax.vlines(r["value"], i - 0.3, i + 0.3, color="k", lw=1.5)
+        ax.set_yticks(range(len(algos)))
+        ax.set_yticklabels(algos if ax is axes[0, 0] else [])
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("normalised score", fontsize=9)
+        ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return _save(fig, out_dir, "aggregate_intervals")
+
+
+def performance_profiles(profiles: pd.DataFrame, colors: dict[str, tuple], out_dir: Path) -> list[Path]:
+    """Score distributions: fraction of runs with normalised score above tau, 95% bands."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for algo, g in profiles.groupby("algo", sort=True):
+        ax.plot(g["tau"], g["fraction"], color=colors[algo], label=algo, lw=1.6)
+        ax.fill_between(g["tau"], g["lo"], g["hi"], color=colors[algo], alpha=0.2, lw=0)
+    ax.set_xlabel(r"normalised score $\tau$")
+    ax.set_ylabel(r"fraction of runs with score $> \tau$")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    return _save(fig, out_dir, "performance_profiles")
+
+
+def probability_of_improvement(poi: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """P(X > Y) with 95% CIs for each pair (x before y alphabetically)."""
+    g = poi[poi["x"] < poi["y"]].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(5.5, 0.45 * len(g) + 1.2))
+    for i, r in g.iterrows():
+        ax.barh(i, r["hi"] - r["lo"], left=r["lo"], height=0.6, color="tab:blue", alpha=0.6)
+        ax.vlines(r["probability"], i - 0.3, i + 0.3, color="k", lw=1.5)
+    ax.axvline(0.5, color="0.4", ls="--", lw=1.0)
+    ax.set_yticks(range(len(g)))
+    ax.set_yticklabels([f"P({r.x} > {r.y})" for r in g.itertuples()])
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("probability of improvement")
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return _save(fig, out_dir, "probability_of_improvement")

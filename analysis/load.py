@@ -1,0 +1,249 @@
+"""Stored run directories -> tidy pandas frames, with completeness checks.
+
+A run directory is ``<runs_dir>/<env_id>/<algo>/seed_<k>/`` (see ``bench.runner``). Only
+*complete* runs (``status.json`` says ``done`` and ``final.json`` exists) enter the
+statistics; every other run is listed in :attr:`RunSet.excluded` with the reason, never
+averaged in. Within one (env, algo) cell all seeds must share the same protocol and
+hyperparameters; seeds run with different settings are excluded and listed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+
+REQUIRED_PROGRESS = ("eval_index", "env_steps", "eval_return_mean")
+GOAL_COLUMNS = ("success_rate", "norm_distance_mean")
+_SEED_DIR = re.compile(r"^seed_(\d+)$")
+
+
+@dataclass
+class RunSet:
+    """Everything loaded from a runs directory.
+
+    :param evals: one row per evaluation of a complete run (``env_id, algo, seed`` +
+        the progress.csv columns)
+    :param finals: one row per complete run (``env_id, algo, seed, final_return, ...``)
+    :param sweeps: one row per command of a command sweep (``env_id, algo, seed, command,
+        return_mean, ...``), complete runs only
+    :param excluded: one row per run left out (``env_id, algo, seed, state, reason, path``)
+    :param runs_dir: where the runs were read from
+    """
+
+    evals: pd.DataFrame
+    finals: pd.DataFrame
+    sweeps: pd.DataFrame
+    excluded: pd.DataFrame
+    runs_dir: Path
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cells(self) -> list[tuple[str, str]]:
+        """(env_id, algo) pairs with at least one complete run, sorted."""
+        return sorted(set(zip(self.finals["env_id"], self.finals["algo"])))
+
+    @property
+    def envs(self) -> list[str]:
+        return sorted(self.finals["env_id"].unique())
+
+    @property
+    def algos(self) -> list[str]:
+        return sorted(self.finals["algo"].unique())
+
+
+class _Unreadable(Exception):
+    """A run file exists but cannot be parsed; the message names the file."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise _Unreadable(f"{path.name}: not UTF-8 text") from None
+    except OSError as exc:
+        raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise _Unreadable(f"{path.name}: expected a JSON object")
+    return data
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise _Unreadable(f"{path.name}: empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _Unreadable(f"{path.name}: not a valid CSV ({first})") from None
+    except OSError as exc:
+        raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise _Unreadable(f"{path.name}: missing column(s) {', '.join(missing)}")
+    for col in required:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            raise _Unreadable(f"{path.name}: column {col} is not numeric")
+    return df
+
+
+def _number(d: dict[str, Any], key: str, fname: str) -> float:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _Unreadable(f"{fname}: {key} missing or not a finite number ({v!r})")
+    return float(v)
+
+
+def _settings_key(config: dict[str, Any]) -> str:
+    return json.dumps({"protocol": config.get("protocol"), "hyperparameters": config.get("hyperparameters")},
+                      sort_keys=True, default=str)
+
+
+def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any]:
+    """Read one run; returns a dict with ``state`` and either data or ``reason``."""
+    status_path = run_dir / "status.json"
+    if not status_path.exists():
+        return {"state": "missing", "reason": "no status.json (never started, or not a run directory)"}
+    status = _read_json(status_path)
+    state = status.get("state")
+    config = _read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else None
+    if config is None:
+        raise _Unreadable("config.json: missing")
+    for key, want in (("algo", algo), ("env_id", env_id), ("seed", seed)):
+        if key in config and config[key] != want:
+            raise _Unreadable(f"config.json: {key} is {config[key]!r} but the directory says {want!r}")
+    if state == "failed":
+        err = str(status.get("error", "")).strip().splitlines()
+        return {"state": "failed", "reason": "failed" + (f": {err[-1]}" if err else "")}
+    if state != "done":
+        steps, budget = status.get("env_steps"), status.get("budget")
+        where = f" at {steps}/{budget} env steps" if steps is not None and budget is not None else ""
+        return {"state": "incomplete", "reason": f"incomplete (state {state!r}{where})"}
+    if not (run_dir / "final.json").exists():
+        return {"state": "incomplete", "reason": "incomplete: status says done but final.json is missing"}
+    final = _read_json(run_dir / "final.json")
+    final_return = _number(final, "final_return", "final.json")
+    progress = _read_csv(run_dir / "progress.csv", REQUIRED_PROGRESS)
+    if len(progress) == 0:
+        raise _Unreadable("progress.csv: no evaluations")
+    idx = progress["eval_index"].to_numpy()
+    if not np.array_equal(idx, np.arange(len(progress))):
+        raise _Unreadable("progress.csv: eval_index is not 0, 1, 2, ... (rows missing or duplicated)")
+    if np.any(np.diff(progress["env_steps"].to_numpy()) < 0):
+        raise _Unreadable("progress.csv: env_steps decreases")
+    if not np.all(np.isfinite(progress["eval_return_mean"].to_numpy(dtype=float))):
+        raise _Unreadable("progress.csv: eval_return_mean has missing or non-finite values")
+    n_evals = final.get("n_evals")
+    if isinstance(n_evals, int) and n_evals != len(progress):
+        raise _Unreadable(f"final.json says {n_evals} evaluations but progress.csv has {len(progress)}")
+    sweep = None
+    if (run_dir / "sweep.csv").exists():
+        sweep = _read_csv(run_dir / "sweep.csv", ("command", "return_mean"))
+    meta = _read_json(run_dir / "meta.json") if (run_dir / "meta.json").exists() else {}
+    protocol = config.get("protocol") or {}
+    row = {
+        "final_return": final_return,
+        "final_window": final.get("final_window", protocol.get("final_window")),
+        "n_evals": len(progress),
+        "env_steps": final.get("env_steps", int(progress["env_steps"].iloc[-1])),
+        "budget": protocol.get("budget", status.get("budget")),
+        "wall_time_s": final.get("wall_time_s", np.nan),
+        "success_rate": final.get("success_rate", np.nan),
+        "norm_distance": final.get("norm_distance", np.nan),
+        "gym_id": meta.get("gym_id", env_id),
+        "git_commit": meta.get("git_commit"),
+        "versions": json.dumps(meta.get("versions", {}), sort_keys=True),
+    }
+    return {"state": "done", "row": row, "progress": progress, "sweep": sweep,
+            "settings": _settings_key(config)}
+
+
+def _run_dirs(runs_dir: Path, envs: list[str] | None, algos: list[str] | None):
+    for env_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        if envs is not None and env_dir.name not in envs:
+            continue
+        for algo_dir in sorted(p for p in env_dir.iterdir() if p.is_dir()):
+            if algos is not None and algo_dir.name not in algos:
+                continue
+            seeds = []
+            for seed_dir in algo_dir.iterdir():
+                m = _SEED_DIR.match(seed_dir.name)
+                if m and seed_dir.is_dir():
+                    seeds.append((int(m.group(1)), seed_dir))
+            for seed, seed_dir in sorted(seeds):
+                yield env_dir.name, algo_dir.name, seed, seed_dir
+
+
+def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[str] | None = None,
+              *, strict: bool = False) -> RunSet:
+    """Read every run under ``runs_dir`` into a :class:`RunSet`.
+
+    :param runs_dir: the runs directory (``runs/`` by default in the CLI)
+    :param envs: keep only these env ids (None: all)
+    :param algos: keep only these algorithms (None: all)
+    :param strict: raise :class:`BenchError` on the first unreadable run file instead of
+        listing the run as unreadable
+    :raises BenchError: the directory does not exist, or (strict) a run file is corrupt
+    """
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise BenchError(f"{runs_dir}: runs directory not found")
+    evals, finals, sweeps, excluded = [], [], [], []
+    loaded: dict[tuple[str, str], list[tuple[int, Path, dict[str, Any]]]] = {}
+    for env_id, algo, seed, run_dir in _run_dirs(runs_dir, envs, algos):
+        try:
+            res = _load_one(run_dir, env_id, algo, seed)
+        except _Unreadable as exc:
+            if strict:
+                raise BenchError(f"{run_dir}: {exc}") from None
+            excluded.append({"env_id": env_id, "algo": algo, "seed": seed, "state": "unreadable",
+                             "reason": f"unreadable: {exc}", "path": str(run_dir)})
+            continue
+        if res["state"] != "done":
+            excluded.append({"env_id": env_id, "algo": algo, "seed": seed, "state": res["state"],
+                             "reason": res["reason"], "path": str(run_dir)})
+            continue
+        loaded.setdefault((env_id, algo), []).append((seed, run_dir, res))
+
+    for (env_id, algo), runs in loaded.items():
+        # all seeds of a cell must share protocol and hyperparameters: keep the majority
+        counts = Counter(r["settings"] for _, _, r in runs)
+        keep = max(counts, key=lambda k: (counts[k], -min(s for s, _, r in runs if r["settings"] == k)))
+        for seed, run_dir, res in runs:
+            if res["settings"] != keep:
+                excluded.append({"env_id": env_id, "algo": algo, "seed": seed, "state": "mismatched",
+                                 "reason": "protocol or hyperparameters differ from the other seeds of this cell",
+                                 "path": str(run_dir)})
+                continue
+            ident = {"env_id": env_id, "algo": algo, "seed": seed}
+            finals.append({**ident, **res["row"]})
+            prog = res["progress"]
+            evals.append(prog.assign(**ident))
+            if res["sweep"] is not None:
+                sweeps.append(res["sweep"].assign(**ident))
+
+    id_cols = ["env_id", "algo", "seed"]
+    finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "n_evals", "env_steps",
+                                                        "budget", "wall_time_s", "success_rate", "norm_distance",
+                                                        "gym_id", "git_commit", "versions"])
+    finals_df = finals_df.sort_values(id_cols, ignore_index=True)
+    evals_df = (pd.concat(evals, ignore_index=True) if evals
+                else pd.DataFrame(columns=id_cols + list(REQUIRED_PROGRESS)))
+    evals_df = evals_df[id_cols + [c for c in evals_df.columns if c not in id_cols]]
+    sweeps_df = (pd.concat(sweeps, ignore_index=True) if sweeps
+                 else pd.DataFrame(columns=id_cols + ["command", "return_mean"]))
+    excluded_df = pd.DataFrame(excluded, columns=id_cols + ["state", "reason", "path"]).sort_values(
+        id_cols, ignore_index=True)
+    return RunSet(evals=evals_df, finals=finals_df, sweeps=sweeps_df, excluded=excluded_df, runs_dir=runs_dir)

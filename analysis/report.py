@@ -1,0 +1,246 @@
+"""``bench report``: stored runs -> one folder of tables, figures and an ``index.html``.
+
+What goes in: every complete run under ``runs_dir`` (filtered by env / algo). What is
+left out (failed, incomplete, unreadable, mismatched settings) and which (env, algo)
+cells have no complete run are listed on the page and printed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from analysis import figures, stats, tables
+from analysis.load import RunSet, load_runs
+from bench.config import BenchConfig
+from bench.errors import BenchError
+
+
+@dataclass
+class Report:
+    """What :func:`build_report` wrote."""
+
+    out_dir: Path
+    runs: int
+    excluded: int
+    missing_cells: list[tuple[str, str]]
+    files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+def _rel(paths: list[Path], out_dir: Path) -> list[str]:
+    return [p.relative_to(out_dir).as_posix() for p in paths]
+
+
+def _img(paths: list[Path], out_dir: Path, caption: str) -> str:
+    png, pdf = _rel(paths, out_dir)
+    return (f'<figure><a href="{png}"><img src="{png}" alt="{html.escape(caption)}"></a>'
+            f'<figcaption>{html.escape(caption)} (<a href="{pdf}">PDF</a>)</figcaption></figure>')
+
+
+def _provenance(rs: RunSet, config: BenchConfig) -> str:
+    f = rs.finals
+    counts = f.groupby(["env_id", "algo"]).size().unstack(fill_value=0)
+    budgets = f.groupby("env_id")["budget"].agg(lambda s: ", ".join(str(int(b)) for b in sorted(set(s))))
+    gym_ids = f.groupby("env_id")["gym_id"].agg(lambda s: ", ".join(sorted(set(map(str, s)))))
+    items = [f"<li>runs directory: <code>{html.escape(str(rs.runs_dir))}</code>; configuration: "
+             f"<code>{html.escape(str(config.path))}</code></li>",
+             f"<li>{len(f)} complete runs in {len(rs.cells)} (env, algo) cells; {len(rs.excluded)} runs left out</li>"]
+    for env_id in counts.index:
+        items.append(f"<li><b>{html.escape(env_id)}</b> (ran as {html.escape(gym_ids[env_id])}): budget "
+                     f"{html.escape(budgets[env_id])} env steps; seeds per algorithm: "
+                     + ", ".join(f"{html.escape(a)} {n}" for a, n in counts.loc[env_id].items() if n) + "</li>")
+    versions = Counter(f["versions"])
+    for v, n in versions.most_common():
+        try:
+            pretty = ", ".join(f"{k} {val}" for k, val in json.loads(v).items())
+        except (ValueError, AttributeError):
+            pretty = v
+        items.append(f"<li>versions ({n} runs): {html.escape(pretty or 'not recorded')}</li>")
+    commits = Counter(map(str, f["git_commit"]))
+    items.append("<li>git commits: " + ", ".join(f"<code>{html.escape(c)}</code> ({n} runs)"
+                                                 for c, n in commits.most_common()) + "</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1em;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px}
+th{background:#f3f3f3}figure{display:inline-block;margin:0.5em;vertical-align:top}
+img{max-width:100%;border:1px solid #eee}figcaption{font-size:0.85em;color:#555}code{background:#f6f6f6}
+.warn{color:#a33}"""
+
+
+def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[str] | None = None,
+                 algos: list[str] | None = None, *, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED,
+                 echo: Callable[[str], None] = print) -> Report:
+    """Write the report folder and return what was written.
+
+    :param runs_dir: where the runs are (``runs/``)
+    :param out_dir: the report folder (created; files in it are overwritten)
+    :param config: the benchmark configuration (reference scores, paper values, return ranges)
+    :param envs: only these env ids (None: all found)
+    :param algos: only these algorithms (None: all found)
+    :param reps: bootstrap replications per confidence interval
+    :param seed: base seed of the bootstrap (fixed: the same runs give the same report)
+    :raises BenchError: no runs directory, or no complete run matches the filters
+    """
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    rs = load_runs(runs_dir, envs, algos)
+    if rs.finals.empty:
+        what = f" for envs {envs}" if envs else ""
+        what += f" for algos {algos}" if algos else ""
+        extra = f" ({len(rs.excluded)} runs found but none complete)" if len(rs.excluded) else ""
+        raise BenchError(f"{runs_dir}: no complete runs{what}{extra}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig_dir = out_dir / "figures"
+    files: list[Path] = []
+    notes: list[str] = []
+
+    env_list = envs or sorted(set(rs.envs) | set(rs.excluded["env_id"]))
+    algo_list = algos or sorted(set(rs.algos) | set(rs.excluded["algo"]))
+    have = set(rs.cells)
+    missing = [(e, a) for e in env_list for a in algo_list if (e, a) not in have]
+
+    # statistics
+    final_stats = stats.final_return_stats(rs.finals, reps=reps, seed=seed)
+    bands = stats.curve_bands(rs.evals, reps=reps, seed=seed)
+    paper = {e: config.env(e).paper for e in rs.envs}
+    references = {e: config.env(e).reference for e in rs.envs if config.env(e).reference}
+    return_ranges = {e: config.env(e).return_range for e in rs.envs}
+    scores, agg_envs, agg_notes = stats.normalized_scores(rs.finals, references)
+    notes += agg_notes
+
+    # tables
+    t1 = tables.table1(final_stats, paper)
+    files += tables.write_table1(t1, out_dir)
+    bands.to_csv(out_dir / "curves.csv", index=False)
+    rs.finals.drop(columns=["versions"]).to_csv(out_dir / "runs.csv", index=False)
+    rs.excluded.to_csv(out_dir / "excluded.csv", index=False)
+    files += [out_dir / "curves.csv", out_dir / "runs.csv", out_dir / "excluded.csv"]
+
+    colors = figures.palette(rs.algos)
+    sections: list[str] = []
+
+    # Table 1
+    sections.append("<h2>Table 1: final return</h2><p>Final return of a run = mean of its last "
+                    f"<i>final_window</i> evaluations; mean ± std (ddof=1) over seeds, 95% stratified-bootstrap "
+                    f"CI ({reps} resamples, rliable, fixed seed {seed}) of the mean and of the IQM; the paper's Table 1 "
+                    "value where benchmark.toml has one.</p>"
+                    + tables.to_html(t1, tables.display_columns(t1))
+                    + '<p>Files: <a href="table1.md">Markdown</a>, <a href="table1.tex">LaTeX</a>, '
+                    '<a href="table1.csv">CSV</a>, per-run <a href="runs.csv">runs.csv</a>, '
+                    'curves <a href="curves.csv">curves.csv</a>.</p>')
+
+    # Figure 2 / 6
+    figs = []
+    if len(rs.envs) > 1:
+        p = figures.learning_curves_grid(bands, colors, fig_dir)
+        files += p
+        figs.append(_img(p, out_dir, "all environments"))
+    for env_id in rs.envs:
+        p = figures.learning_curves(bands, env_id, colors, fig_dir, paper=paper.get(env_id))
+        files += p
+        figs.append(_img(p, out_dir, f"{env_id}: mean evaluation return, 95% bootstrap band; dotted: paper's final value"))
+    sections.append("<h2>Figure 2 / 6: learning curves</h2>" + "".join(figs))
+
+    # goal metrics
+    goal_cols = [c for c in ("success_rate", "norm_distance_mean") if c in rs.evals.columns]
+    goal_figs = []
+    for col in goal_cols:
+        sub = rs.evals[rs.evals[col].notna()]
+        if sub.empty:
+            continue
+        gb = stats.curve_bands(sub, column=col, reps=reps, seed=seed)
+        for env_id in sorted(gb["env_id"].unique()):
+            p = figures.learning_curves(gb, env_id, colors, fig_dir, ylabel=col.replace("_", " "),
+                                        stem=f"{col}_{figures.slug(env_id)}")
+            files += p
+            goal_figs.append(_img(p, out_dir, f"{env_id}: {col.replace('_', ' ')}"))
+    if goal_figs:
+        sections.append("<h2>Goal environments</h2>" + "".join(goal_figs))
+
+    # Figure 4
+    if not rs.sweeps.empty:
+        conf = stats.sweep_conformance(rs.sweeps, return_ranges)
+        conf.to_csv(out_dir / "conformance.csv", index=False)
+        p = figures.command_sweeps(rs.sweeps, conf, colors, fig_dir)
+        files += p + [out_dir / "conformance.csv"]
+        sections.append("<h2>Figure 4: achieved vs commanded return</h2><p>Mean over runs of the achieved return "
+                        "per command (band: ± std over runs); dashed: identity. ρ = Spearman rank correlation of "
+                        "command and achieved return, nMAE = mean |achieved − command| / width of the env's "
+                        "return range; both averaged over runs.</p>" + _img(p, out_dir, "command sweeps")
+                        + tables.to_html(conf))
+
+    # aggregates
+    if scores:
+        agg = stats.aggregate_metrics(scores, reps=reps, seed=seed)
+        prof = stats.performance_profiles(scores, reps=reps, seed=seed)
+        poi = stats.probability_of_improvement(scores, reps=reps, seed=seed) if len(scores) > 1 else None
+        agg.to_csv(out_dir / "aggregates.csv", index=False)
+        refs = ", ".join(f"{e} [{references[e][0]:g}, {references[e][1]:g}]" for e in agg_envs)
+        body = (f"<h2>Aggregates across environments</h2><p>Scores normalised as (return − random) / "
+                f"(reference − random) with the fixed references of benchmark.toml: {html.escape(refs)}. "
+                "IQM, mean, median and optimality gap with 95% stratified-bootstrap CIs (rliable).</p>"
+                + tables.to_html(agg)
+                + _img(figures.aggregate_intervals(agg, colors, fig_dir), out_dir, "aggregate metrics")
+                + _img(figures.performance_profiles(prof, colors, fig_dir), out_dir, "performance profiles"))
+        files += [out_dir / "aggregates.csv"]
+        if poi is not None:
+            poi.to_csv(out_dir / "probability_of_improvement.csv", index=False)
+            body += _img(figures.probability_of_improvement(poi, fig_dir), out_dir, "probability of improvement")
+            body += tables.to_html(poi[poi["x"] < poi["y"]])
+        sections.append(body)
+    else:
+        notes.append("no aggregates: no environment has both a reference score and runs of every algorithm")
+
+    # what is missing
+    miss = ["<h2>Missing and excluded runs</h2>"]
+    if missing:
+        miss.append("<p class='warn'>(env, algo) cells without any complete run: "
+                    + ", ".join(f"{html.escape(e)} / {html.escape(a)}" for e, a in missing) + "</p>")
+    if len(rs.excluded):
+        miss.append("<p>Runs left out of every statistic:</p>" + tables.to_html(rs.excluded))
+    if not missing and not len(rs.excluded):
+        miss.append("<p>None: every run found is complete.</p>")
+    if notes:
+        miss.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    sections.append("".join(miss))
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench report</title><style>{_CSS}</style>"
+            f"</head><body><h1>bench report</h1><p>Generated {stamp}.</p><h2>Provenance</h2>{_provenance(rs, config)}"
+            + "".join(sections) + "</body></html>")
+    (out_dir / "index.html").write_text(page, encoding="utf-8")
+    files.append(out_dir / "index.html")
+    return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
+                  files=files, seconds=time.perf_counter() - t0)
+
+
+def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str] | None, config: BenchConfig,
+         *, reps: int = stats.DEFAULT_REPS) -> int:
+    """Entry point for ``bench report``; prints a summary, returns the exit status.
+
+    :raises BenchError: see :func:`build_report` (the CLI prints it as one line)
+    """
+    rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps)
+    print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
+    if rep.excluded:
+        print(f"  {rep.excluded} runs left out (failed, incomplete, unreadable or mismatched); listed in index.html "
+              f"and {out_dir / 'excluded.csv'}")
+    if rep.missing_cells:
+        print("  no complete runs for: " + ", ".join(f"{e}/{a}" for e, a in rep.missing_cells))
+    return 0
+
+
+__all__ = ["Report", "build_report", "main"]

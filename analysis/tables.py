@@ -1,0 +1,130 @@
+"""Table 1 and the other report tables: frames in, Markdown / LaTeX / CSV / HTML text out.
+
+No statistics here: the numbers come from :mod:`analysis.stats`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+import pandas as pd
+
+
+def _fmt(x: float, digits: int | None = None) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if digits is None:
+        a = abs(x)
+        digits = 0 if a >= 100 else 1 if a >= 10 else 2
+    return f"{x:.{digits}f}"
+
+
+def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None
+           ) -> pd.DataFrame:
+    """Table 1 as a frame: one row per (env, algo) with display strings and raw numbers.
+
+    :param final_stats: :func:`analysis.stats.final_return_stats`
+    :param paper: env -> algo -> (mean, std) from benchmark.toml's ``paper`` tables
+    """
+    paper = paper or {}
+    rows = []
+    for r in final_stats.itertuples(index=False):
+        p = paper.get(r.env_id, {}).get(r.algo)
+        row = {
+            "env": r.env_id, "algo": r.algo, "seeds": r.n,
+            "final return (mean ± std)": f"{_fmt(r.mean)} ± {_fmt(r.std)}",
+            "95% CI of mean": f"[{_fmt(r.mean_lo)}, {_fmt(r.mean_hi)}]",
+            "IQM [95% CI]": f"{_fmt(r.iqm)} [{_fmt(r.iqm_lo)}, {_fmt(r.iqm_hi)}]",
+            "paper (mean ± std)": f"{_fmt(p[0])} ± {_fmt(p[1])}" if p else "–",
+            "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
+            "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
+            "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),
+        }
+        for col in ("success_rate", "norm_distance"):
+            v = getattr(r, col, float("nan"))
+            if isinstance(v, float) and math.isfinite(v):
+                row[col.replace("_", " ")] = f"{_fmt(v, 2)} ± {_fmt(getattr(r, col + '_std'), 2)}"
+                row[col] = v
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def display_columns(t1: pd.DataFrame) -> list[str]:
+    cols = ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)"]
+    cols += [c for c in ("success rate", "norm distance") if c in t1.columns]
+    return cols + ["seeds"]
+
+
+def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    columns = columns or list(df.columns)
+    cells = [[str(v) if not (isinstance(v, float) and math.isnan(v)) else "–" for v in row]
+             for row in df[columns].itertuples(index=False)]
+    head = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    return "\n".join([head, rule] + ["| " + " | ".join(c) + " |" for c in cells]) + "\n"
+
+
+_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def _tex(s: object) -> str:
+    out = "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(s))
+    return out.replace("±", r"$\pm$").replace("–", "--")
+
+
+def table1_latex(t1: pd.DataFrame) -> str:
+    """Table 1 as a booktabs LaTeX tabular: one row per env, one column per algorithm."""
+    algos = sorted(t1["algo"].unique())
+    envs = list(dict.fromkeys(t1["env"]))
+    lines = [r"\begin{tabular}{l" + "c" * len(algos) + "}", r"\toprule",
+             "Environment & " + " & ".join(_tex(a) for a in algos) + r" \\", r"\midrule"]
+    for env in envs:
+        ours, theirs = [], []
+        for a in algos:
+            r = t1[(t1["env"] == env) & (t1["algo"] == a)]
+            if r.empty:
+                ours.append("--")
+                theirs.append("")
+                continue
+            r = r.iloc[0]
+            ours.append(f"{_fmt(r['mean'])} $\\pm$ {_fmt(r['std'])} (n={r['seeds']})")
+            theirs.append(f"[{_fmt(r['ci_lo'])}, {_fmt(r['ci_hi'])}]"
+                          + (f"; paper {_fmt(r['paper_mean'])} $\\pm$ {_fmt(r['paper_std'])}"
+                             if math.isfinite(r["paper_mean"]) else ""))
+        lines.append(_tex(env) + " & " + " & ".join(ours) + r" \\")
+        lines.append(" & " + " & ".join(r"{\footnotesize " + t + "}" if t else "" for t in theirs) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(df: pd.DataFrame, columns: list[str] | None = None) -> str:
+    columns = columns or list(df.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = []
+    for row in df[columns].itertuples(index=False):
+        tds = []
+        for v in row:
+            if isinstance(v, float):
+                v = "–" if math.isnan(v) else _fmt(v, 3 if abs(v) < 10 else None)
+            tds.append(f"<td>{html.escape(str(v))}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def write_table1(t1: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write ``table1.md``, ``table1.tex`` and ``table1.csv`` (raw numbers) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "table1.md"
+    md.write_text("# Table 1: final return (mean of the last evaluations), over seeds\n\n"
+                  + to_markdown(t1, display_columns(t1)))
+    tex = out_dir / "table1.tex"
+    tex.write_text(table1_latex(t1))
+    csv = out_dir / "table1.csv"
+    raw = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "median", "iqm", "iqm_lo", "iqm_hi",
+           "paper_mean", "paper_std"] + [c for c in ("success_rate", "norm_distance") if c in t1.columns]
+    t1[raw].to_csv(csv, index=False)
+    return [md, tex, csv]
