@@ -11,6 +11,7 @@ from algorithms.base import Algorithm, EnvInfo
 
 REGISTRY: dict[str, str] = {
     "ars": "algorithms.ars:ARS",
+    "poligen": "algorithms.poligen:PoliGen",
     "ddpg": "algorithms.ddpg:DDPG",
     "her": "algorithms.her:HER",
     "ddpg_goal": "algorithms.her:DDPGGoal",
