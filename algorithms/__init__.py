@@ -13,6 +13,7 @@ REGISTRY: dict[str, str] = {
     "ars": "algorithms.ars:ARS",
     "poligen": "algorithms.poligen:PoliGen",
     "ddpg": "algorithms.ddpg:DDPG",
+    "udrl": "algorithms.udrl:UDRL",
     "her": "algorithms.her:HER",
     "ddpg_goal": "algorithms.her:DDPGGoal",
     "gpim": "algorithms.gpim:GPIM",
