@@ -46,8 +46,8 @@ Design choices the source leaves open (each is a Config field where it makes sen
   the goal-reaching task and needs no extra environment steps; it is our addition
   (set false for the paper's scheme of learning only from pi_theta's own episodes).
 - **Schedule.** Skill and goal episodes alternate (one each per latent); after
-  ``learning_starts`` steps of uniform random actions, every environment step does
-  ``updates_per_step`` updates of the discriminator and of each policy.
+  ``learning_starts`` steps of uniform random actions, every ``update_every``
+  environment steps do ``updates_per_step`` updates of the discriminator and of each policy.
 - **Budget.** Environment steps of both policies count.
 
 Step accounting is exact per step: ``learn(n)`` stops at n steps, possibly mid-episode;
@@ -96,7 +96,9 @@ class GPIMConfig:
     learning_starts: int = 1000
     """Uniform random actions and no updates before this many environment steps."""
     updates_per_step: int = 1
-    """Gradient updates of the discriminator and of each policy per environment step."""
+    """Gradient updates of the discriminator and of each policy per update round."""
+    update_every: int = 1
+    """Environment steps between update rounds (2 halves the compute; CPU-friendly)."""
     disc_min_std: float = 0.1
     """Floor of the Gaussian discriminator's std (continuous latent)."""
     reward_min: float = -10.0
@@ -118,7 +120,7 @@ class GPIMConfig:
             raise ValueError("gamma and tau must be in (0, 1]")
         if self.batch_size < 1 or self.buffer_size < self.batch_size:
             raise ValueError("need 1 <= batch_size <= buffer_size")
-        if self.learning_starts < 0 or self.updates_per_step < 0:
+        if self.learning_starts < 0 or self.updates_per_step < 0 or self.update_every < 1:
             raise ValueError("learning_starts and updates_per_step must be >= 0")
         if self.reward_min >= 0:
             raise ValueError("reward_min must be negative")
@@ -391,7 +393,8 @@ class GPIM(Algorithm):
                     self._begin("goal")
                 else:
                     self.phase = "start"
-            if self.env_steps >= c.learning_starts and len(self.skill_buf) >= c.batch_size:
+            if (self.env_steps >= c.learning_starts and len(self.skill_buf) >= c.batch_size
+                    and self.env_steps % c.update_every == 0):
                 for _ in range(c.updates_per_step):
                     self._update()
 
