@@ -148,6 +148,8 @@ class ARS(Algorithm):
         return act
 
     def training_stats(self) -> dict[str, float]:
+        if not self.iterations:
+            return {}
         return {"iterations": self.iterations, "last_return": self.last_train_return,
                 "best_return": self.best_train_return}
 

@@ -31,6 +31,11 @@ def cell_state(d: Path) -> tuple[str, dict]:
     state = status.get("state", "unknown")
     if state == "done" and not (d / store.FINAL).exists():
         state = "corrupt"
+    if (d / store.PROGRESS).exists():
+        try:
+            store.read_rows(d / store.PROGRESS)
+        except BenchError as exc:
+            return "corrupt", {**status, "error": str(exc).split(": ", 1)[-1]}
     if state == "running" and status.get("host") == socket.gethostname() and not _alive(int(status.get("pid", 0))):
         state = "interrupted"
     return state, status
@@ -49,8 +54,8 @@ def status_table(runs_dir: Path) -> str:
         counts[state] = counts.get(state, 0) + 1
         steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if status else "-"
         last = status.get("last_return")
-        note = status.get("error", "") if state == "failed" else ""
-        if state == "done":
+        note = status.get("error", "") if state in ("failed", "corrupt") else ""
+        if state == "done" and not note:
             try:
                 note = f"final {store.read_json(d / store.FINAL)['final_return']:.1f}"
             except (BenchError, KeyError):

@@ -1,0 +1,78 @@
+"""Throughput benchmark: training env-steps/s of algorithms against the raw simulator.
+
+For one environment it measures, in the same process and run:
+
+- raw ``env.step`` rate with pre-drawn uniform random actions (the simulator's ceiling);
+- each requested algorithm's training rate: ``learn()`` for a fixed number of env steps
+  through the same interface the runner uses (evaluation not included);
+
+and prints env-steps/s and the ratio to raw. Usage::
+
+    python scripts/throughput.py --env Swimmer-v3 --algos ars --steps 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from algorithms import get_algorithm
+from bench.config import build_algo_config, load_config
+from bench.runner import env_info_for, env_settings
+from envs import make_env
+
+
+def raw_rate(env_id: str, steps: int, seed: int = 0) -> float:
+    """env.step calls per second with pre-drawn random actions, resetting at episode ends."""
+    env = make_env(env_id)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for a in actions:
+        _, _, term, trunc, _ = env.step(a)
+        if term or trunc:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0) -> tuple[float, int]:
+    """Training env-steps per second of ``algo`` (construction excluded)."""
+    config = load_config(check_algorithms=False)
+    settings = env_settings(config, env_id)
+    cls = get_algorithm(algo)
+    algo_cfg = build_algo_config(cls.Config, config.hyperparameters(algo, env_id))
+
+    def factory(*, remove_survival_bonus: bool = False):
+        return make_env(env_id, survival_bonus=settings.survival_bonus, remove_survival_bonus=remove_survival_bonus)
+
+    probe = make_env(env_id)
+    agent = cls(factory, seed, algo_cfg, env_info_for(env_id, settings, probe))
+    start = time.perf_counter()
+    agent.learn(steps)
+    return agent.env_steps / (time.perf_counter() - start), agent.env_steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="Swimmer-v3")
+    parser.add_argument("--algos", default="ars", help="comma-separated algorithm names")
+    parser.add_argument("--steps", type=int, default=50_000, help="training env steps per algorithm")
+    parser.add_argument("--raw-steps", type=int, default=50_000)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    raw = raw_rate(args.env, args.raw_steps)
+    print(f"{args.env}: raw env.step (pre-drawn random actions): {raw:,.0f} steps/s")
+    for algo in args.algos.split(","):
+        rate, n = algo_rate(algo, args.env, args.steps)
+        print(f"{args.env}: {algo:<8} training: {rate:,.0f} env-steps/s over {n:,} steps "
+              f"= {rate / raw:.2f}x raw  (3M steps: {3e6 / rate / 3600:.2f} h)")
+    raw2 = raw_rate(args.env, args.raw_steps)
+    print(f"{args.env}: raw env.step again: {raw2:,.0f} steps/s (spread {abs(raw2 - raw) / raw:.0%})")
+
+
+if __name__ == "__main__":
+    main()

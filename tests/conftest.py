@@ -1,0 +1,39 @@
+"""Shared fixtures: a small benchmark config and helpers to run the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``bench`` as a user would, in a subprocess."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or PROJECT, timeout=timeout, env=env)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Hash of every file under ``root`` (to show a command modified nothing)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def strip_wall(rows: list[dict]) -> list[dict]:
+    """Rows without the wall-clock column, NaN replaced by None so that rows compare equal."""
+    return [{k: (None if v != v else v) for k, v in r.items() if k != "wall_time"} for r in rows]
+
+
+@pytest.fixture
+def small_config(tmp_path: Path) -> Path:
+    """A benchmark.toml with a cheap InvertedPendulum protocol."""
+    path = tmp_path / "bench.toml"
+    path.write_text((PROJECT / "benchmark.toml").read_text())
+    return path

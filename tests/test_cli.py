@@ -1,0 +1,85 @@
+"""The CLI as a new user meets it: bad input gives one error line, no traceback, nothing modified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import store
+from tests.conftest import run_cli, tree_digest
+
+IP = "InvertedPendulum-v2"
+
+
+@pytest.fixture(scope="module")
+def existing_runs(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--seeds", "1", "--budget", "2000",
+                  "--runs-dir", str(runs), "--no-progress")
+    assert out.returncode == 0, out.stderr
+    return runs
+
+
+def assert_one_clean_error(out, fragment: str) -> None:
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and "Traceback" not in out.stdout
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], out.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--algo", "nope", "--env", IP], "unknown algorithm 'nope'"),
+    (["--algo", "ars", "--env", "Swimer-v3"], "did you mean Swimmer-v3"),
+    (["--algo", "ars", "--env", IP, "--seeds", "0"], "expected a positive integer, got '0'"),
+    (["--algo", "ars", "--env", IP, "--seeds", "-3"], "expected a positive integer, got '-3'"),
+    (["--algo", "ars", "--env", IP, "--seeds", "50"], "lists only 20 seeds"),
+    (["--algo", "ars", "--env", IP, "--seed-list", "1,x"], "comma-separated"),
+    (["--algo", "ars", "--env", IP, "--budget", "3000"], "different configuration"),
+    (["--algo", "ars", "--env", "CartPole-v1"], "continuous (Box) action space"),
+])
+def test_bad_run_arguments(existing_runs, args, fragment):
+    before = tree_digest(existing_runs)
+    out = run_cli("run", *args, "--runs-dir", str(existing_runs), "--no-progress")
+    assert_one_clean_error(out, fragment)
+    assert tree_digest(existing_runs) == before
+
+
+def test_malformed_config(existing_runs, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[defaults]\nbudget = -1\n")
+    before = tree_digest(existing_runs)
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--config", str(bad), "--runs-dir", str(existing_runs))
+    assert_one_clean_error(out, "defaults.budget: expected a positive value")
+    bad.write_text("seeds = [0,\n")
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--config", str(bad), "--runs-dir", str(existing_runs))
+    assert_one_clean_error(out, "not valid TOML")
+    assert tree_digest(existing_runs) == before
+
+
+def test_unwritable_runs_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--runs-dir", str(blocker / "runs"))
+    assert_one_clean_error(out, "is not writable")
+
+
+def test_truncated_progress_file_is_reported(existing_runs):
+    d = store.run_dir(existing_runs, IP, "ars", 0)
+    progress = d / "progress.csv"
+    original = progress.read_bytes()
+    try:
+        progress.write_bytes(original[:-7])
+        out = run_cli("status", "--runs-dir", str(existing_runs))
+        assert out.returncode == 0 and "corrupt" in out.stdout and "truncated" in out.stdout
+    finally:
+        progress.write_bytes(original)
+
+
+def test_status_and_list(existing_runs):
+    out = run_cli("status", "--runs-dir", str(existing_runs))
+    assert out.returncode == 0 and "done" in out.stdout and "final" in out.stdout
+    out = run_cli("list")
+    assert out.returncode == 0 and "ars" in out.stdout and "Swimmer-v3" in out.stdout
+    out = run_cli("status", "--runs-dir", "/nonexistent/runs")
+    assert_one_clean_error(out, "no run store")

@@ -1,0 +1,135 @@
+"""Runner and run store: complete run directories, determinism, resume, refusal of mixed configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import store
+from bench.config import load_config
+from bench.errors import BenchError
+from bench.runner import Cell, run_cell, run_cells
+from tests.conftest import PROJECT, strip_wall
+
+IP = "InvertedPendulum-v2"
+
+
+def rows_of(runs: Path, algo: str = "ars", env: str = IP, seed: int = 0) -> list[dict]:
+    return store.read_rows(store.run_dir(runs, env, algo, seed) / store.PROGRESS)
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "x.json"
+    store.write_json(target, {"a": 1})
+
+    class Boom:
+        def __iter__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(TypeError):
+        store.write_json(target, {"a": Boom()})  # serialisation fails before anything is written
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_truncated_progress_is_detected(tmp_path):
+    path = tmp_path / "progress.csv"
+    store.write_rows(path, [{"eval_index": 0, "env_steps": 0, "eval_return_mean": 1.0}])
+    path.write_text(path.read_text()[:-3])
+    with pytest.raises(BenchError, match="truncated"):
+        store.read_rows(path)
+
+
+def test_complete_run_directory(tmp_path):
+    cfg = load_config()
+    assert run_cell(Cell(IP, "ars", 0), cfg, tmp_path, budget=3000) == "done"
+    d = store.run_dir(tmp_path, IP, "ars", 0)
+    for name in ("config.json", "meta.json", "progress.csv", "final.json", "status.json", "checkpoint.pt"):
+        assert (d / name).exists(), name
+    meta = store.read_json(d / "meta.json")
+    assert meta["gym_id"] == "InvertedPendulum-v4" and meta["env_id"] == IP and "torch" in meta["versions"]
+    rows = rows_of(tmp_path)
+    assert rows[0]["env_steps"] == 0 and rows[-1]["env_steps"] >= 3000
+    assert all(b["env_steps"] > a["env_steps"] for a, b in zip(rows, rows[1:]))
+    final = store.read_json(d / "final.json")
+    window = rows[-20:]
+    assert final["final_return"] == pytest.approx(sum(r["eval_return_mean"] for r in window) / len(window))
+    assert final["env_steps"] == rows[-1]["env_steps"]
+    # a second run skips the finished cell and touches nothing
+    before = (d / "final.json").read_bytes(), (d / "progress.csv").read_bytes()
+    assert run_cell(Cell(IP, "ars", 0), cfg, tmp_path, budget=3000) == "skipped"
+    assert before == ((d / "final.json").read_bytes(), (d / "progress.csv").read_bytes())
+
+
+def test_same_seed_same_curve(tmp_path):
+    cfg = load_config()
+    for sub in ("a", "b"):
+        run_cell(Cell(IP, "ars", 1), cfg, tmp_path / sub, budget=4000)
+    a, b = rows_of(tmp_path / "a", seed=1), rows_of(tmp_path / "b", seed=1)
+    assert strip_wall(a) == strip_wall(b)
+    run_cell(Cell(IP, "ars", 2), cfg, tmp_path / "a", budget=4000)
+    assert strip_wall(rows_of(tmp_path / "a", seed=2)) != strip_wall(a)
+
+
+def test_config_mismatch_is_refused_unless_fresh(tmp_path):
+    cfg = load_config()
+    cell = Cell(IP, "ars", 0)
+    run_cells([cell], cfg, tmp_path, budget=2000)
+    d = store.run_dir(tmp_path, IP, "ars", 0)
+    before = (d / "progress.csv").read_bytes()
+    with pytest.raises(BenchError, match="different configuration.*protocol.budget"):
+        run_cells([cell], cfg, tmp_path, budget=3000)
+    assert (d / "progress.csv").read_bytes() == before
+    run_cells([cell], cfg, tmp_path, budget=3000, fresh=True)
+    assert store.read_json(d / "config.json")["protocol"]["budget"] == 3000
+
+
+def test_failing_cell_is_marked_and_others_continue(tmp_path, monkeypatch):
+    import algorithms.ars as ars_mod
+
+    cfg = load_config()
+    original = ars_mod.ARS._iteration
+
+    def broken(self):
+        if self.seed == 1:
+            raise RuntimeError("diverged")
+        return original(self)
+
+    monkeypatch.setattr(ars_mod.ARS, "_iteration", broken)
+    out = run_cells([Cell(IP, "ars", 0), Cell(IP, "ars", 1)], cfg, tmp_path, budget=2000)
+    assert out[Cell(IP, "ars", 0)] == "done" and out[Cell(IP, "ars", 1)] == "failed"
+    status = store.read_json(store.run_dir(tmp_path, IP, "ars", 1) / "status.json")
+    assert status["state"] == "failed" and "diverged" in status["error"]
+
+
+def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
+    """Kill a real `bench run` mid-way with SIGKILL, run it again: same rows as an uninterrupted run."""
+    args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "30000", "--workers", "1", "--no-progress"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
+                            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = store.run_dir(killed, IP, "ars", 3) / "progress.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if progress.exists() and progress.read_text().count("\n") >= 8:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
+    subprocess.run([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
+                   cwd=PROJECT, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(tmp_path / "clean")],
+                   cwd=PROJECT, env=env, check=True, capture_output=True)
+    resumed, clean = rows_of(killed, seed=3), rows_of(tmp_path / "clean", seed=3)
+    assert len(resumed) > 8
+    assert strip_wall(resumed) == strip_wall(clean)
+    assert store.read_json(progress.parent / "meta.json").get("resumed_at")
