@@ -203,7 +203,7 @@ def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps
     visited: list[np.ndarray] = []
     t = 0
     while alive.size and (max_steps is None or t < max_steps):
-        current = _take(obs, alive)
+        current = obs if alive.size == n else _take(obs, alive)
         if record_obs:
             visited.append(np.array(current, copy=True))
         actions = act_fn(current, alive)

@@ -318,7 +318,13 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
     runs_dir = Path(runs_dir)
     preflight(cells, config, runs_dir, budget, fresh)
     outcomes: dict[Cell, str] = {}
-    if workers <= 1 or len(cells) == 1:
+    if not fresh:  # finished cells are skipped here, without starting a worker
+        for cell in cells:
+            d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+            if (d / store.FINAL).exists() and (d / store.CONFIG).exists():
+                outcomes[cell] = "skipped"
+        cells = [c for c in cells if c not in outcomes]
+    if workers <= 1 or len(cells) <= 1:
         for cell in cells:
             outcomes[cell] = "running"
             if on_update:
