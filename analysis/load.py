@@ -9,6 +9,7 @@ hyperparameters; seeds run with different settings are excluded and listed.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -82,7 +83,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path)
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            raise _Unreadable(f"{path.name}: truncated (last line incomplete)")
+        df = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         raise _Unreadable(f"{path.name}: empty file") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -171,7 +175,8 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
 
 
 def _run_dirs(runs_dir: Path, envs: list[str] | None, algos: list[str] | None):
-    for env_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+    # names starting with "_" or "." are not env ids (e.g. bench check's "_check" store)
+    for env_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir() and p.name[0] not in "_."):
         if envs is not None and env_dir.name not in envs:
             continue
         for algo_dir in sorted(p for p in env_dir.iterdir() if p.is_dir()):

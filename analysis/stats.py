@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import warnings
 import zlib
 from typing import Callable, Iterator
 
@@ -62,7 +63,8 @@ AGGREGATE_NAMES = ["IQM", "Mean", "Median", "Optimality gap"]
 def interval(scores: np.ndarray, func: Callable[[np.ndarray], np.ndarray], *, reps: int = DEFAULT_REPS,
              seed: int = DEFAULT_SEED, key: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
     """Point estimate and (2, ...) percentile CI of ``func`` over a (runs x tasks) matrix."""
-    with seeded(seed, *key) as rs:
+    with seeded(seed, *key) as rs, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arch: random_state deprecation notice
         point, ci = rly.get_interval_estimates({"x": scores}, func, reps=reps,
                                                confidence_interval_size=CONFIDENCE, random_state=rs)
     return np.asarray(point["x"]), np.asarray(ci["x"])
@@ -249,7 +251,8 @@ def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = DEF
     """
     rows = []
     for x, y in itertools.combinations(sorted(scores), 2):
-        with seeded(seed, "poi", x, y) as rs:
+        with seeded(seed, "poi", x, y) as rs, warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
             point, ci = rly.get_interval_estimates({"p": [scores[x], scores[y]]},
                                                    poi, reps=reps,
                                                    confidence_interval_size=CONFIDENCE, random_state=rs)

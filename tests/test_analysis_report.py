@@ -1,0 +1,75 @@
+"""bench report: Table 1, figures and index.html from runs, on partial results too."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import report, synthetic
+from bench.config import load_config
+from bench.errors import BenchError
+
+ENVS = ["InvertedPendulum-v2", "MountainCarContinuous-v0"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, report.Report]:
+    root = tmp_path_factory.mktemp("rep")
+    runs = root / "runs"
+    synthetic.write_benchmark(runs, ENVS, ["ars", "poligen"], 5, n_evals=15, final_window=5)
+    synthetic.write_benchmark(runs, ENVS[:1], ["udrl"], 3, n_evals=15, final_window=5)  # udrl: one env only
+    synthetic.write_run(runs / ENVS[0] / "ars" / "seed_9", ENVS[0], "ars", 9, n_evals=15, state="failed")
+    rep = report.build_report(runs, root / "out", load_config(check_algorithms=False), reps=200)
+    return root / "out", rep
+
+
+def test_report_files(built):
+    out, rep = built
+    for name in ("index.html", "table1.md", "table1.tex", "table1.csv", "curves.csv", "aggregates.csv",
+                 "figures/figure2_curves.png", "figures/figure2_curves.pdf", "figures/figure4_command_sweeps.png",
+                 "figures/aggregate_intervals.png", "figures/performance_profiles.pdf",
+                 "figures/probability_of_improvement.png", f"figures/curves_{ENVS[0]}.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert rep.runs == 2 * 2 * 5 + 3 and rep.excluded == 1
+    assert rep.missing_cells == [(ENVS[1], "udrl")]
+
+
+def test_table1_contents(built):
+    out, _ = built
+    t = pd.read_csv(out / "table1.csv").set_index(["env", "algo"])
+    assert t.loc[(ENVS[0], "ars"), "seeds"] == 5 and t.loc[(ENVS[0], "udrl"), "seeds"] == 3
+    assert t.loc[(ENVS[0], "poligen"), "paper_mean"] == 980.0  # benchmark.toml's paper table
+    assert (t["ci_lo"] <= t["mean"]).all() and (t["mean"] <= t["ci_hi"]).all()
+    md = (out / "table1.md").read_text()
+    assert "980 ± 40" in md and "| env | algo |" in md
+    tex = (out / "table1.tex").read_text()
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and "InvertedPendulum-v2" in tex
+
+
+def test_index_lists_everything(built):
+    out, _ = built
+    page = (out / "index.html").read_text()
+    for text in ("Table 1", "figure2_curves.png", "figure4_command_sweeps.png", "performance_profiles.png",
+                 "synthetic failure", "MountainCarContinuous-v0 / udrl", "budget", "versions", "Spearman"):
+        assert text in page, text
+    # aggregates leave out the env where udrl has no runs, and say so
+    assert "no complete runs of udrl" in page
+
+
+def test_no_runs_is_one_clear_error(tmp_path):
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(BenchError, match="no complete runs"):
+        report.build_report(tmp_path / "runs", tmp_path / "out", load_config(check_algorithms=False))
+
+
+def test_goal_metrics_in_table(tmp_path):
+    for s in range(3):
+        synthetic.write_run(tmp_path / "runs" / "Nav2D-v0" / "her" / f"seed_{s}", "Nav2D-v0", "her", s,
+                            n_evals=6, final_window=3, goal=True)
+    rep = report.build_report(tmp_path / "runs", tmp_path / "out", load_config(check_algorithms=False), reps=100)
+    t = pd.read_csv(rep.out_dir / "table1.csv")
+    assert "success_rate" in t and t["success_rate"].notna().all()
+    assert (rep.out_dir / "figures" / "success_rate_Nav2D-v0.png").is_file()
