@@ -353,7 +353,7 @@ class GPIM(Algorithm):
             r = self.disc.log_ratio(b["next_ag"], b["omega"]).clamp(min=c.reward_min)
         self.skill.update(torch.cat([b["obs"], b["omega"]], -1), b["act"], r,
                           torch.cat([b["next_obs"], b["omega"]], -1), b["done"][:, 0], self.tgen)
-        self.stats["disc_log_q"] = -float(disc_loss)
+        self.stats["disc_log_q"] = -float(disc_loss.detach())
         self.stats["skill_reward"] = float(r.mean())
         if len(self.goal_buf) >= c.batch_size:
             g = self.goal_buf.sample(self.rng, c.batch_size)
