@@ -27,7 +27,9 @@ Where paper and public code differ, the paper is the default and the code's choi
 hyperparameter:
 
 - updates per episode: paper 5 / 20; the code loops ``range(1, 5)`` / ``range(1, 20)``,
-  i.e. 4 / 19 (``evaluator_updates``, ``generator_updates``).
+  i.e. 4 / 19 (``evaluator_updates``, ``generator_updates``);
+- first command: Algorithm 1 initialises ``c = 0``, the code uses 1 (``first_command``;
+  default 1 as the SPEC asks; it only matters for the very first episode).
 
 Details the paper leaves open, taken from the public code:
 

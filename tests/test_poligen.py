@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +20,11 @@ from algorithms.base import EnvInfo
 from algorithms.common import MLPLayout, mlp_forward
 from algorithms.poligen import PoliGen, PoliGenConfig, ReplayBuffer
 from algorithms.poligen_nets import FingerprintEvaluator, HyperGenerator, policy_forward
+from bench import store
 from bench.config import load_config
 from bench.runner import env_info_for, env_settings
 from envs import make_env
+from tests.conftest import PROJECT, strip_wall
 
 #: a small network setting that keeps unit tests fast (the structure is the paper's)
 SMALL = dict(hidden_sizes=(32, 32), hypernet_hidden_sizes=(32, 32), n_probing_states=10,
@@ -245,10 +253,9 @@ def test_config_validation():
 
 @pytest.mark.slow
 def test_poligen_learns_mountain_car():
-    """Paper settings, MountainCarContinuous, 20k steps: the goal-reaching policy is found
-    and the evaluation command (best return so far) generates it."""
-    agent = make_poligen("MountainCarContinuous-v0", seed=0, **{k: v for k, v in PoliGenConfig().__dict__.items()
-                                                                 if k in SMALL})
+    """MountainCarContinuous (paper hyperparameters, smaller networks), 20k steps: the
+    goal-reaching policy is found and the evaluation command (best return so far) generates it."""
+    agent = make_poligen("MountainCarContinuous-v0", seed=0)
     agent.learn(20_000)
     envs = [make_env("MountainCarContinuous-v0") for _ in range(5)]
     from algorithms.common import rollout_batch
@@ -258,3 +265,39 @@ def test_poligen_learns_mountain_car():
                                   list(range(5)))
     assert agent.best_return > 80
     assert returns.mean() > 80
+
+
+MC = "MountainCarContinuous-v0"
+
+
+def _cli_run(runs: Path, budget: int, seed: int) -> list[str]:
+    return [sys.executable, "-m", "bench.cli", "run", "--algo", "poligen", "--env", MC, "--seed-list", str(seed),
+            "--budget", str(budget), "--workers", "1", "--no-progress", "--runs-dir", str(runs)]
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_and_same_seed_runs_are_identical(tmp_path):
+    """A `bench run` killed with SIGKILL and run again gives the rows (and sweep) of an
+    uninterrupted run; a second uninterrupted run with the same seed is identical."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    budget, seed = 6000, 4
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli_run(killed, budget, seed), cwd=PROJECT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = store.run_dir(killed, MC, "poligen", seed) / "progress.csv"
+    deadline = time.time() + 600
+    while time.time() < deadline and not (progress.exists() and progress.read_text().count("\n") >= 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
+    for runs in (killed, tmp_path / "clean", tmp_path / "clean2"):
+        subprocess.run(_cli_run(runs, budget, seed), cwd=PROJECT, env=env, check=True, capture_output=True)
+    dirs = [store.run_dir(r, MC, "poligen", seed) for r in (killed, tmp_path / "clean", tmp_path / "clean2")]
+    rows = [strip_wall(store.read_rows(d / "progress.csv")) for d in dirs]
+    assert len(rows[0]) >= 6 and rows[0] == rows[1] == rows[2]
+    sweeps = [(d / "sweep.csv").read_text() for d in dirs]
+    assert sweeps[0] == sweeps[1] == sweeps[2]
+    snaps = [np.load(d / "probing.npz") for d in dirs]
+    np.testing.assert_array_equal(snaps[0]["buffer_probing_actions"], snaps[1]["buffer_probing_actions"])
+    assert store.read_json(dirs[0] / "meta.json").get("resumed_at")
