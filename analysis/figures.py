@@ -133,6 +133,10 @@ def aggregate_intervals(agg: pd.DataFrame, colors: dict[str, tuple], out_dir: Pa
             ax.vlines(r["value"], i - 0.3, i + 0.3, color="k", lw=1.5)
         ax.set_yticks(range(len(algos)))
         ax.set_yticklabels(algos if ax is axes[0, 0] else [])
+        ax.set_ylim(len(algos) - 0.5, -0.5)  # first algorithm on top
+        lo, hi = g["lo"].min(), g["hi"].max()
+        pad = 0.08 * max(hi - lo, 0.05)
+        ax.set_xlim(lo - pad, hi + pad)
         ax.set_title(metric, fontsize=10)
         ax.set_xlabel("normalised score", fontsize=9)
         ax.grid(axis="y", visible=False)
@@ -163,6 +167,7 @@ def probability_of_improvement(poi: pd.DataFrame, out_dir: Path) -> list[Path]:
     ax.axvline(0.5, color="0.4", ls="--", lw=1.0)
     ax.set_yticks(range(len(g)))
     ax.set_yticklabels([f"P({r.x} > {r.y})" for r in g.itertuples()])
+    ax.set_ylim(len(g) - 0.5, -0.5)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("probability of improvement")
     ax.grid(axis="y", visible=False)

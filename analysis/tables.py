@@ -21,6 +21,22 @@ def _fmt(x: float, digits: int | None = None) -> str:
     return f"{x:.{digits}f}"
 
 
+def _digits(x: float) -> int:
+    a = abs(x) if x is not None and math.isfinite(x) else 0.0
+    return 0 if a >= 100 else 1 if a >= 10 else 2
+
+
+def pm(mean: float, std: float) -> str:
+    """"mean ± std" with both at the precision the mean's magnitude calls for."""
+    d = _digits(mean)
+    return f"{_fmt(mean, d)} ± {_fmt(std, d)}"
+
+
+def _interval(lo: float, hi: float, ref: float) -> str:
+    d = _digits(ref)
+    return f"[{_fmt(lo, d)}, {_fmt(hi, d)}]"
+
+
 def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None
            ) -> pd.DataFrame:
     """Table 1 as a frame: one row per (env, algo) with display strings and raw numbers.
@@ -34,10 +50,10 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
         p = paper.get(r.env_id, {}).get(r.algo)
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
-            "final return (mean ± std)": f"{_fmt(r.mean)} ± {_fmt(r.std)}",
-            "95% CI of mean": f"[{_fmt(r.mean_lo)}, {_fmt(r.mean_hi)}]",
-            "IQM [95% CI]": f"{_fmt(r.iqm)} [{_fmt(r.iqm_lo)}, {_fmt(r.iqm_hi)}]",
-            "paper (mean ± std)": f"{_fmt(p[0])} ± {_fmt(p[1])}" if p else "–",
+            "final return (mean ± std)": pm(r.mean, r.std),
+            "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean),
+            "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.mean)}",
+            "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
             "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
             "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
             "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),
@@ -91,9 +107,9 @@ def table1_latex(t1: pd.DataFrame) -> str:
                 theirs.append("")
                 continue
             r = r.iloc[0]
-            ours.append(f"{_fmt(r['mean'])} $\\pm$ {_fmt(r['std'])} (n={r['seeds']})")
-            theirs.append(f"[{_fmt(r['ci_lo'])}, {_fmt(r['ci_hi'])}]"
-                          + (f"; paper {_fmt(r['paper_mean'])} $\\pm$ {_fmt(r['paper_std'])}"
+            ours.append(_tex(pm(r["mean"], r["std"])) + f" (n={r['seeds']})")
+            theirs.append(_interval(r["ci_lo"], r["ci_hi"], r["mean"])
+                          + ("; paper " + _tex(pm(r["paper_mean"], r["paper_std"]))
                              if math.isfinite(r["paper_mean"]) else ""))
         lines.append(_tex(env) + " & " + " & ".join(ours) + r" \\")
         lines.append(" & " + " & ".join(r"{\footnotesize " + t + "}" if t else "" for t in theirs) + r" \\")
