@@ -108,3 +108,28 @@ def test_gymnasium_robotics_goal_envs_construct():
     opts = goal_options(make_env("PointMaze_UMaze-v3"))
     assert len(opts) == 7 * 3
     assert isinstance(gym.make("PointMaze_UMaze-v3").observation_space, gym.spaces.Dict)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", ["Nav2D-v0", "PointMaze_UMaze-v3", "FetchReach-v4"])
+def test_env_snapshot_continues_episode_exactly(env_id):
+    """algorithms.sb3_common snapshots restore a mid-episode env (MuJoCo ones included) exactly."""
+    from algorithms.sb3_common import env_restore, env_snapshot
+
+    env = make_env(env_id)
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(37):
+        env.step(rng.uniform(-1, 1, env.action_space.shape))
+    snap = env_snapshot(env)
+    actions = rng.uniform(-1, 1, (13,) + env.action_space.shape)
+    first = [env.step(a) for a in actions]
+    fresh = make_env(env_id)
+    env_restore(fresh, snap)
+    second = [fresh.step(a) for a in actions]
+    for (o1, r1, t1, tr1, _), (o2, r2, t2, tr2, _) in zip(first, second):
+        for k in o1:
+            np.testing.assert_array_equal(o1[k], o2[k])
+        assert (r1, t1, tr1) == (r2, t2, tr2)
+    if env.spec.max_episode_steps == 50:  # the time-limit counter was restored too (37 + 13 = 50)
+        assert second[-1][3]
