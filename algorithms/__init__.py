@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 
+import bench  # noqa: F401  (sets single-threaded BLAS before numpy loads)
+
 from algorithms.base import Algorithm, EnvInfo
 
 REGISTRY: dict[str, str] = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
 import torch
 
 from algorithms import get_algorithm
@@ -25,22 +25,32 @@ from bench.runner import env_info_for, env_settings
 from envs import make_env
 
 
-def raw_rate(env_id: str, steps: int, seed: int = 0) -> float:
-    """env.step calls per second with pre-drawn random actions, resetting at episode ends."""
+def _timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) taken by ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def raw_rate(env_id: str, steps: int, seed: int = 0) -> tuple[float, float]:
+    """env.step calls per second (wall, CPU) with pre-drawn random actions, resetting at episode ends."""
     env = make_env(env_id)
     env.action_space.seed(seed)
     actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=seed)
-    start = time.perf_counter()
-    for a in actions:
-        _, _, term, trunc, _ = env.step(a)
-        if term or trunc:
-            env.reset()
-    return steps / (time.perf_counter() - start)
+
+    def loop() -> None:
+        for a in actions:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+
+    wall, cpu = _timed(loop)
+    return steps / wall, steps / cpu
 
 
-def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0) -> tuple[float, int]:
-    """Training env-steps per second of ``algo`` (construction excluded)."""
+def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0) -> tuple[float, float, int]:
+    """Training env-steps per second (wall, CPU) of ``algo`` (construction excluded)."""
     config = load_config(check_algorithms=False)
     settings = env_settings(config, env_id)
     cls = get_algorithm(algo)
@@ -51,9 +61,8 @@ def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0) -> tuple[float,
 
     probe = make_env(env_id)
     agent = cls(factory, seed, algo_cfg, env_info_for(env_id, settings, probe))
-    start = time.perf_counter()
-    agent.learn(steps)
-    return agent.env_steps / (time.perf_counter() - start), agent.env_steps
+    wall, cpu = _timed(lambda: agent.learn(steps))
+    return agent.env_steps / wall, agent.env_steps / cpu, agent.env_steps
 
 
 def main() -> None:
@@ -64,14 +73,16 @@ def main() -> None:
     parser.add_argument("--raw-steps", type=int, default=50_000)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    raw = raw_rate(args.env, args.raw_steps)
-    print(f"{args.env}: raw env.step (pre-drawn random actions): {raw:,.0f} steps/s")
+    raw, raw_cpu = raw_rate(args.env, args.raw_steps)
+    print(f"{args.env}: raw env.step (pre-drawn random actions): {raw:,.0f} steps/s wall, {raw_cpu:,.0f} per CPU-s")
     for algo in args.algos.split(","):
-        rate, n = algo_rate(algo, args.env, args.steps)
-        print(f"{args.env}: {algo:<8} training: {rate:,.0f} env-steps/s over {n:,} steps "
-              f"= {rate / raw:.2f}x raw  (3M steps: {3e6 / rate / 3600:.2f} h)")
-    raw2 = raw_rate(args.env, args.raw_steps)
-    print(f"{args.env}: raw env.step again: {raw2:,.0f} steps/s (spread {abs(raw2 - raw) / raw:.0%})")
+        rate, rate_cpu, n = algo_rate(algo, args.env, args.steps)
+        print(f"{args.env}: {algo:<8} training: {rate:,.0f} env-steps/s wall = {rate / raw:.2f}x raw; "
+              f"{rate_cpu:,.0f} per CPU-s = {rate_cpu / raw_cpu:.2f}x raw; over {n:,} steps "
+              f"(3M steps: {3e6 / rate / 3600:.2f} h wall)")
+    raw2, raw2_cpu = raw_rate(args.env, args.raw_steps)
+    print(f"{args.env}: raw env.step again: {raw2:,.0f} steps/s wall, {raw2_cpu:,.0f} per CPU-s "
+          f"(spread {abs(raw2 - raw) / raw:.0%} wall, {abs(raw2_cpu - raw_cpu) / raw_cpu:.0%} CPU)")
 
 
 if __name__ == "__main__":

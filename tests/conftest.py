@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads, as in the CLI)
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 

@@ -99,3 +99,12 @@ def test_hopper_trains_without_survival_bonus():
     assert all(type(e).__name__ == "SurvivalBonusRemoval" for e in agent.envs)
     with pytest.raises(ValueError):
         ARSConfig(n_directions=2, top_directions=3)
+
+
+def test_antithetic_forward_equals_stacked_perturbed_policies():
+    agent = make_ars(env_id="Swimmer-v3", n_directions=3, top_directions=2, noise=0.05)
+    deltas = agent.rng.standard_normal((3, agent.layout.n_params), dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal((6, agent.layout.obs_dim)).astype(np.float32)
+    fast = agent._antithetic_forward(agent.layout.unflatten(agent.theta), agent.layout.unflatten(deltas), x)
+    thetas = np.concatenate([agent.theta + 0.05 * deltas, agent.theta - 0.05 * deltas])
+    np.testing.assert_allclose(fast, batched_forward(agent.layout.unflatten(thetas), x), rtol=1e-4, atol=1e-5)
