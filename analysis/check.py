@@ -6,13 +6,14 @@ through :func:`bench.runner.run_cells` and compares each cell with the committed
 (``analysis/baseline.json``). The rule, per (env, algo) cell:
 
 - FAIL if any of its runs failed or did not complete;
-- FAIL if ``new mean final return < baseline CI low - tolerance * scale``, where the CI is
-  the baseline seeds' 95% stratified-bootstrap CI of the mean (rliable, fixed seed) and
-  ``scale = reference max - random return`` of the env (benchmark.toml ``reference``;
-  the width of its ``return_range`` if it has none);
+- FAIL if ``new mean final return < baseline CI low - tolerance * progress``, where the CI
+  is the baseline seeds' 95% stratified-bootstrap CI of the mean (rliable, fixed seed) and
+  ``progress = baseline mean - random-policy return`` (benchmark.toml ``reference[0]``; the
+  low end of ``return_range`` if the env has no reference; ``|baseline mean|`` if neither),
+  i.e. the cell may lose at most ``tolerance`` of what the baseline learned, beyond its CI;
 - FAIL if the cell has no baseline entry or its protocol changed since the baseline
   (the comparison would be meaningless: run ``bench check --update``);
-- otherwise pass (marked "improved" above ``CI high + tolerance * scale``).
+- otherwise pass (marked "improved" above ``CI high + tolerance * progress``).
 
 Algorithms in the smoke file that are not registered are skipped with a message.
 ``bench check --update`` rewrites the baseline from the new runs and prints what changed.
@@ -55,6 +56,7 @@ class SmokeCell:
     algo: str
     env_id: str
     budget: int
+    seeds: tuple[int, ...]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,7 +113,7 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         where = f"{path}: cell[{i}]"
         if not isinstance(c, dict) or not isinstance(c.get("algo"), str) or not isinstance(c.get("env"), str):
             raise BenchError(f"{where}: expected algo = \"...\" and env = \"...\"")
-        extra = set(c) - {"algo", "env", "budget", "hyperparameters"}
+        extra = set(c) - {"algo", "env", "budget", "seeds", "hyperparameters"}
         if extra:
             raise BenchError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         budget = c.get("budget")
@@ -120,7 +122,11 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         hp = c.get("hyperparameters", {})
         if not isinstance(hp, dict):
             raise BenchError(f"{where}: hyperparameters: expected a table")
-        cells.append(SmokeCell(c["algo"], c["env"], budget, dict(hp)))
+        cell_seeds = c.get("seeds", seeds)
+        if (not isinstance(cell_seeds, list) or not cell_seeds or len(set(cell_seeds)) != len(cell_seeds)
+                or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in cell_seeds)):
+            raise BenchError(f"{where}: seeds: expected a list of distinct non-negative integers, got {cell_seeds!r}")
+        cells.append(SmokeCell(c["algo"], c["env"], budget, tuple(cell_seeds), dict(hp)))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise BenchError(f"{path}: a (env, algo) cell is listed twice")
@@ -172,7 +178,7 @@ def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: 
 
     by_budget: dict[int, list[Cell]] = {}
     for c in cells:
-        by_budget.setdefault(c.budget, []).extend(Cell(c.env_id, c.algo, s) for s in smoke.seeds)
+        by_budget.setdefault(c.budget, []).extend(Cell(c.env_id, c.algo, s) for s in c.seeds)
     for budget, group in sorted(by_budget.items()):
         t0 = time.perf_counter()
         echo(f"check: training {len(group)} runs at {budget:,} env steps "
@@ -182,13 +188,19 @@ def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: 
         echo(f"check:   {len(group) - failed} done, {failed} failed ({time.perf_counter() - t0:.0f} s)")
 
 
-def _scale(config: BenchConfig, env_id: str, fallback: float) -> float:
+def _random_return(config: BenchConfig, env_id: str) -> float | None:
     s = config.env(env_id)
     if s.reference:
-        return float(s.reference[1] - s.reference[0])
+        return float(s.reference[0])
     if s.return_range:
-        return float(s.return_range[1] - s.return_range[0])
-    return max(abs(fallback), 1.0)
+        return float(s.return_range[0])
+    return None
+
+
+def progress_scale(config: BenchConfig, env_id: str, mean: float) -> float:
+    """What the baseline learned: its mean minus the random-policy return (at least 1)."""
+    rnd = _random_return(config, env_id)
+    return max(mean - rnd if rnd is not None else abs(mean), 1.0)
 
 
 def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, *,
@@ -198,15 +210,15 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
     out: dict[str, dict[str, Any]] = {}
     for c in cells:
         f = rs.finals[(rs.finals["env_id"] == c.env_id) & (rs.finals["algo"] == c.algo)
-                      & rs.finals["seed"].isin(smoke.seeds)].sort_values("seed")
+                      & rs.finals["seed"].isin(c.seeds)].sort_values("seed")
         x = f["final_return"].to_numpy(dtype=float)
         problems = []
         ex = rs.excluded[(rs.excluded["env_id"] == c.env_id) & (rs.excluded["algo"] == c.algo)]
         for r in ex.itertuples():
-            if r.seed in smoke.seeds:
+            if r.seed in c.seeds:
                 problems.append(f"seed {r.seed}: {r.reason}")
         seen = set(f["seed"]) | set(ex["seed"])
-        problems += [f"seed {s}: no run" for s in smoke.seeds if s not in seen]
+        problems += [f"seed {s}: no run" for s in c.seeds if s not in seen]
         entry: dict[str, Any] = {
             "env_id": c.env_id, "algo": c.algo, "seeds": [int(s) for s in f["seed"]],
             "final_returns": [float(v) for v in x], "protocol": protocol_of(cfg, c),
@@ -222,7 +234,8 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
                 entry["ci"] = [float(ci[0, 0]), float(ci[1, 0])]
             else:
                 entry["ci"] = [float(x[0]), float(x[0])]
-            entry["scale"] = _scale(cfg, c.env_id, float(x.mean()))
+            entry["random_return"] = _random_return(cfg, c.env_id)
+            entry["scale"] = progress_scale(cfg, c.env_id, float(x.mean()))
         out[c.key] = entry
     return out
 
@@ -328,7 +341,7 @@ def write_baseline(path: Path, current: dict[str, dict[str, Any]], smoke: Smoke,
     data = {"format": BASELINE_FORMAT,
             "note": "written by `bench check --update` from the smoke benchmark in analysis/smoke.toml",
             "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "git_commit": commit, "versions": versions, "seeds": smoke.seeds,
+            "git_commit": commit, "versions": versions,
             "bootstrap": {"reps": stats.DEFAULT_REPS, "seed": stats.DEFAULT_SEED, "confidence": stats.CONFIDENCE},
             "cells": dict(sorted(cells.items()))}
     path.write_text(json.dumps(data, indent=1) + "\n")
@@ -375,15 +388,15 @@ def main(runs_dir: Path, config: BenchConfig, update: bool = False, workers: int
                 echo(f"  {k}: {'; '.join(p) or 'no complete runs'}")
             return 1
         changes = write_baseline(baseline_path, current, smoke, rs, baseline)
-        echo(f"check --update: wrote {baseline_path} ({len(current)} cells, seeds {smoke.seeds}):")
+        echo(f"check --update: wrote {baseline_path} ({len(current)} cells):")
         for line in changes:
             echo(line)
         return 0
     table = compare(baseline, current, smoke.tolerance, skipped_algos)
     if baseline is None:
         echo(f"check: no baseline file {baseline_path}; create it with `bench check --update`")
-    echo(f"check: rule: FAIL if a run failed, or new mean < baseline 95% bootstrap CI low - "
-         f"{smoke.tolerance:g} x (reference max - random return)")
+    echo(f"check: rule: FAIL if a run failed, or new mean < threshold = baseline 95% bootstrap CI low - "
+         f"{smoke.tolerance:g} x (baseline mean - random-policy return)")
     echo(format_table(table))
     bad = table[~table["ok"].astype(bool)]
     secs = time.perf_counter() - t0

@@ -53,9 +53,15 @@ def learning_curves(bands: pd.DataFrame, env_id: str, colors: dict[str, tuple], 
     for algo, c in g.groupby("algo", sort=True):
         ax.plot(c["env_steps"], c["mean"], color=colors[algo], label=f"{algo} (n={int(c['n'].max())})", lw=1.6)
         ax.fill_between(c["env_steps"], c["lo"], c["hi"], color=colors[algo], alpha=0.2, lw=0)
+    shown = [m for algo, (m, _) in (paper or {}).items() if algo in set(g["algo"])]
     for algo, (m, _) in (paper or {}).items():
         if algo in set(g["algo"]):
             ax.axhline(m, color=colors[algo], ls=":", lw=1.0)
+    if shown:  # keep the paper's lines inside the axes
+        lo = min(np.nanmin(g["lo"].fillna(g["mean"])), *shown)
+        hi = max(np.nanmax(g["hi"].fillna(g["mean"])), *shown)
+        pad = 0.05 * max(hi - lo, 1e-9)
+        ax.set_ylim(lo - pad, hi + pad)
     ax.set_title(env_id)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(ylabel)

@@ -146,4 +146,36 @@ def test_project_smoke_definition_is_valid():
     check.smoke_config(load_config(), smoke, cells)  # hyperparameter overrides validate
     base = check.read_baseline(check.BASELINE_PATH)
     if base is not None:
-        assert base["seeds"] == smoke.seeds
+        assert set(base["cells"]) <= {c.key for c in smoke.cells}
+
+
+REAL_SMOKE = f"""
+seeds = [0, 1]
+tolerance = 0.2
+[env."{IP}"]
+eval_interval = 1000
+eval_episodes = 3
+final_window = 2
+[[cell]]
+algo = "ars"
+env = "{IP}"
+budget = 3000
+"""
+
+
+def test_real_training_weakened_ars_fails(tmp_path, capsys):
+    """End to end through the runner: ARS trained for 3k steps passes against its own
+    baseline; the same cell with step_size = 0 (no learning) fails the check."""
+    smoke, baseline, runs = tmp_path / "smoke.toml", tmp_path / "baseline.json", tmp_path / "runs"
+    smoke.write_text(REAL_SMOKE)
+    cfg = load_config()
+    kw = dict(smoke_path=smoke, baseline_path=baseline, workers=1)
+    assert check.main(runs, cfg, update=True, **kw) == 0
+    assert check.main(runs, cfg, **kw) == 0
+    out = capsys.readouterr().out
+    assert "passed" in out
+    smoke.write_text(REAL_SMOKE + "hyperparameters = { step_size = 0.0 }\n")
+    assert check.main(runs, cfg, **kw) == 1
+    out = capsys.readouterr().out
+    line = next(l for l in out.splitlines() if l.startswith(f"{IP}/ars"))
+    assert "regressed" in line and "step_size" in line
