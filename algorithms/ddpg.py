@@ -218,12 +218,13 @@ class DDPG(Algorithm):
         return act
 
     def training_stats(self) -> dict[str, float]:
+        """Training episodes so far and the mean return of the last 10 (wall-clock splits of
+        interaction vs updates are kept in ``_time_sim`` / ``_time_train``, not logged, so
+        that progress rows stay reproducible)."""
         returns = self._env.get_episode_rewards()
         return {
             "episodes": float(len(returns)),
             "return_last10": float(np.mean(returns[-10:])) if returns else float("nan"),
-            "time_sim_s": self._time_sim,
-            "time_train_s": self._time_train,
         }
 
     # ------------------------------------------------------------------ checkpoint
