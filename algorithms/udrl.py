@@ -349,7 +349,6 @@ class UDRL(Algorithm):
             "episodes": float(self.episodes_done),
             "best_return": self.best_return if rets else float("nan"),
             "last_return": self.last_train_return,
-            "eval_command": float(self.eval_command() or 0.0),
         }
 
     # ------------------------------------------------------------------ checkpoint
