@@ -427,6 +427,36 @@ class GPIM(Algorithm):
     def training_stats(self) -> dict[str, float]:
         return dict(self.stats)
 
+    def write_artifacts(self, run_dir) -> None:
+        """``skills.csv``: where each skill goes (deterministic skill policy from a fixed reset),
+        a 5x5 grid of continuous latents or every discrete skill. Not charged to the budget."""
+        import pandas as pd
+
+        from algorithms.common import run_episodes
+
+        if self.config.latent == "discrete":
+            omegas = np.eye(self.lat_dim, dtype=np.float32)
+        else:
+            axes = [np.linspace(-1.0, 1.0, 5)] * self.lat_dim if self.lat_dim <= 2 else [np.linspace(-1, 1, 3)] * self.lat_dim
+            omegas = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.lat_dim).astype(np.float32)
+        envs = [self.make_env() for _ in range(len(omegas))]
+        skill, scale, centre = self.skill, self.act_scale, self.act_centre
+
+        def act(obs: dict[str, np.ndarray], idx: np.ndarray) -> np.ndarray:
+            x = np.concatenate([np.asarray(obs["observation"], np.float32), omegas[idx]], -1)
+            with torch.no_grad():
+                return skill.deterministic(torch.as_tensor(x)).numpy() * scale + centre
+
+        ep = run_episodes(envs, act, [12345] * len(envs))
+        rows = []
+        for i, w in enumerate(omegas):
+            row = {f"omega_{j}": float(v) for j, v in enumerate(w)}
+            row.update({f"final_{j}": float(v) for j, v in enumerate(ep.final_achieved[i])})
+            rows.append(row)
+        pd.DataFrame(rows).to_csv(f"{run_dir}/skills.csv", index=False)
+        for e in envs:
+            e.close()
+
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -140,3 +140,13 @@ def test_gpim_reaches_unrewarded_goals():
     trained = evaluate(algo.policy(), envs, run_seed=0, eval_index=1)
     assert trained["norm_distance_mean"] < 0.6 * min(untrained["norm_distance_mean"], random["norm_distance_mean"])
     assert trained["success_rate"] > max(untrained["success_rate"], random["success_rate"]) + 0.1
+
+
+def test_skill_artifact(tmp_path):
+    import pandas as pd
+
+    algo = build(learning_starts=10_000, hidden_sizes=[16])
+    algo.write_artifacts(tmp_path)
+    df = pd.read_csv(tmp_path / "skills.csv")
+    assert len(df) == 25 and {"omega_0", "omega_1", "final_0", "final_1"} <= set(df)
+    assert algo.env_steps == 0  # not charged to the budget
