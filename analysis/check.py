@@ -8,12 +8,16 @@ through :func:`bench.runner.run_cells` and compares each cell with the committed
 - FAIL if any of its runs failed or did not complete;
 - FAIL if ``new mean final return < baseline CI low - tolerance * progress``, where the CI
   is the baseline seeds' 95% stratified-bootstrap CI of the mean (rliable, fixed seed) and
-  ``progress = baseline mean - random-policy return`` (benchmark.toml ``reference[0]``; the
-  low end of ``return_range`` if the env has no reference; ``|baseline mean|`` if neither),
-  i.e. the cell may lose at most ``tolerance`` of what the baseline learned, beyond its CI;
+  ``progress = baseline mean - random-policy return`` (benchmark.toml ``reference``; the
+  env's ``return_range`` if it has no reference; ``|baseline mean|`` if neither), at least
+  10% of ``reference max - random``: the cell may lose at most ``tolerance`` of what the
+  baseline learned, beyond the baseline's CI;
 - FAIL if the cell has no baseline entry or its protocol changed since the baseline
   (the comparison would be meaningless: run ``bench check --update``);
 - otherwise pass (marked "improved" above ``CI high + tolerance * progress``).
+
+A cell marked ``rule = "completes"`` in the smoke file (an algorithm that learns nothing
+measurable at a budget CI can afford) only fails when one of its runs fails.
 
 Algorithms in the smoke file that are not registered are skipped with a message.
 ``bench check --update`` rewrites the baseline from the new runs and prints what changed.
@@ -58,6 +62,9 @@ class SmokeCell:
     budget: int
     seeds: tuple[int, ...]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    #: "returns": the statistical rule; "completes": only fail when a run fails (for an
+    #: algorithm that learns nothing measurable at a budget CI can afford)
+    rule: str = "returns"
 
     @property
     def key(self) -> str:
@@ -113,7 +120,7 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         where = f"{path}: cell[{i}]"
         if not isinstance(c, dict) or not isinstance(c.get("algo"), str) or not isinstance(c.get("env"), str):
             raise BenchError(f"{where}: expected algo = \"...\" and env = \"...\"")
-        extra = set(c) - {"algo", "env", "budget", "seeds", "hyperparameters"}
+        extra = set(c) - {"algo", "env", "budget", "seeds", "hyperparameters", "rule"}
         if extra:
             raise BenchError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         budget = c.get("budget")
@@ -126,7 +133,10 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         if (not isinstance(cell_seeds, list) or not cell_seeds or len(set(cell_seeds)) != len(cell_seeds)
                 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in cell_seeds)):
             raise BenchError(f"{where}: seeds: expected a list of distinct non-negative integers, got {cell_seeds!r}")
-        cells.append(SmokeCell(c["algo"], c["env"], budget, tuple(cell_seeds), dict(hp)))
+        rule = c.get("rule", "returns")
+        if rule not in ("returns", "completes"):
+            raise BenchError(f'{where}: rule: expected "returns" or "completes", got {rule!r}')
+        cells.append(SmokeCell(c["algo"], c["env"], budget, tuple(cell_seeds), dict(hp), rule))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise BenchError(f"{path}: a (env, algo) cell is listed twice")
@@ -188,19 +198,28 @@ def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: 
         echo(f"check:   {len(group) - failed} done, {failed} failed ({time.perf_counter() - t0:.0f} s)")
 
 
-def _random_return(config: BenchConfig, env_id: str) -> float | None:
+def _reference(config: BenchConfig, env_id: str) -> tuple[float, float] | None:
     s = config.env(env_id)
-    if s.reference:
-        return float(s.reference[0])
-    if s.return_range:
-        return float(s.return_range[0])
-    return None
+    return s.reference or s.return_range
+
+
+def _random_return(config: BenchConfig, env_id: str) -> float | None:
+    ref = _reference(config, env_id)
+    return float(ref[0]) if ref else None
+
+
+#: the progress used in the margin is at least this fraction of (reference max - random)
+PROGRESS_FLOOR = 0.1
 
 
 def progress_scale(config: BenchConfig, env_id: str, mean: float) -> float:
-    """What the baseline learned: its mean minus the random-policy return (at least 1)."""
-    rnd = _random_return(config, env_id)
-    return max(mean - rnd if rnd is not None else abs(mean), 1.0)
+    """What the baseline learned: its mean minus the random-policy return, but at least
+    ``PROGRESS_FLOOR`` of the env's reference span (so a cell that barely learns at smoke
+    budgets is not failed by seed noise), and at least 1."""
+    ref = _reference(config, env_id)
+    if ref is None:
+        return max(abs(mean), 1.0)
+    return max(mean - ref[0], PROGRESS_FLOOR * (ref[1] - ref[0]), 1.0)
 
 
 def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, *,
@@ -224,7 +243,7 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
             "final_returns": [float(v) for v in x], "protocol": protocol_of(cfg, c),
             "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v)
                                 for k, v in cfg.hyperparameters(c.algo, c.env_id).items()},
-            "problems": problems,
+            "problems": problems, "rule": c.rule,
         }
         if len(x):
             entry["mean"] = float(x.mean())
@@ -256,6 +275,8 @@ def compare(baseline: dict[str, Any] | None, current: dict[str, dict[str, Any]],
             row.update({"baseline mean": b["mean"], "baseline CI": f"[{lo:.1f}, {hi:.1f}]", "threshold": lo - margin})
         if cur["problems"]:
             row.update(ok=False, verdict="FAIL: " + "; ".join(cur["problems"]))
+        elif cur.get("rule") == "completes":
+            row.update(ok=True, verdict="pass (rule: runs complete; returns not compared)", threshold=math.nan)
         elif b is None:
             row.update(ok=False, verdict="FAIL: no baseline for this cell (run `bench check --update`)")
         elif b.get("protocol") != cur["protocol"]:
@@ -396,7 +417,7 @@ def main(runs_dir: Path, config: BenchConfig, update: bool = False, workers: int
     if baseline is None:
         echo(f"check: no baseline file {baseline_path}; create it with `bench check --update`")
     echo(f"check: rule: FAIL if a run failed, or new mean < threshold = baseline 95% bootstrap CI low - "
-         f"{smoke.tolerance:g} x (baseline mean - random-policy return)")
+         f"{smoke.tolerance:g} x max(baseline mean - random return, {PROGRESS_FLOOR:g} x (reference max - random))")
     echo(format_table(table))
     bad = table[~table["ok"].astype(bool)]
     secs = time.perf_counter() - t0

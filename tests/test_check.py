@@ -125,6 +125,11 @@ def test_rule_thresholds():
     assert not t.loc["E/a", "ok"] and t.loc["E/a", "threshold"] == 80.0
     assert t.loc["E/gone", "ok"] and "not registered" in t.loc["E/gone", "verdict"]
     assert "improved" in check.compare(base, cur(125.0), 0.05).iloc[0]["verdict"]
+    live = cur(1.0)
+    live["E/a"]["rule"] = "completes"
+    assert check.compare(base, live, 0.05).iloc[0]["ok"]
+    live["E/a"]["problems"] = ["seed 1: failed"]
+    assert not check.compare(base, live, 0.05).iloc[0]["ok"]
     text = check.format_table(t.reset_index())
     assert "FAIL" in text and "threshold" in text
 
