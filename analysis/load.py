@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class RunSet:
     sweeps: pd.DataFrame
     excluded: pd.DataFrame
     runs_dir: Path
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def cells(self) -> list[tuple[str, str]]:

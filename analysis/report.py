@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 from analysis import figures, stats, tables
 from analysis.load import RunSet, load_runs
@@ -81,8 +80,8 @@ img{max-width:100%;border:1px solid #eee}figcaption{font-size:0.85em;color:#555}
 
 
 def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[str] | None = None,
-                 algos: list[str] | None = None, *, reps: int = stats.DEFAULT_REPS, seed: int = stats.DEFAULT_SEED,
-                 echo: Callable[[str], None] = print) -> Report:
+                 algos: list[str] | None = None, *, reps: int = stats.DEFAULT_REPS,
+                 seed: int = stats.DEFAULT_SEED) -> Report:
     """Write the report folder and return what was written.
 
     :param runs_dir: where the runs are (``runs/``)
