@@ -10,6 +10,9 @@ from rliable import metrics
 
 from analysis import stats
 
+# direct rliable calls pass random_state, which arch marks as deprecated
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
 
 def _finals(values: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
     rows = [{"env_id": e, "algo": a, "seed": i, "final_return": float(v), "success_rate": np.nan,
