@@ -179,3 +179,35 @@ def probability_of_improvement(poi: pd.DataFrame, out_dir: Path) -> list[Path]:
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
     return _save(fig, out_dir, "probability_of_improvement")
+
+
+def goal_sweeps(goal_sweeps: pd.DataFrame, env_id: str, out_dir: Path) -> list[Path]:
+    """Figure 4 for goal-conditioned methods: each sweep goal (2-D goals) coloured by the
+    success rate over runs, one panel per algorithm; other goal sizes: success per goal index."""
+    g = goal_sweeps[goal_sweeps["env_id"] == env_id]
+    algos = sorted(g["algo"].unique())
+    two_d = "goal_0" in g and "goal_1" in g and "goal_2" not in g
+    fig, axes = plt.subplots(1, len(algos), figsize=(3.8 * len(algos) + 1.0, 3.8), squeeze=False,
+                             layout="constrained")
+    for ax, algo in zip(axes[0], algos):
+        a = g[g["algo"] == algo]
+        per_goal = a.groupby("goal_index").agg(success=("success", "mean"), x=("goal_0", "mean"),
+                                               y=("goal_1", "mean")) if two_d else \
+            a.groupby("goal_index").agg(success=("success", "mean"))
+        n_runs = a["seed"].nunique()
+        if two_d:
+            sc = ax.scatter(per_goal["x"], per_goal["y"], c=per_goal["success"], cmap="viridis", vmin=0, vmax=1,
+                            s=40, edgecolors="k", linewidths=0.3)
+            ax.set_xlabel("goal x")
+            ax.set_ylabel("goal y" if ax is axes[0, 0] else "")
+            ax.set_aspect("equal", adjustable="datalim")
+        else:
+            ax.bar(per_goal.index, per_goal["success"], color="tab:blue")
+            ax.set_xlabel("goal index")
+            ax.set_ylabel("success rate")
+            ax.set_ylim(0, 1)
+        ax.set_title(f"{algo}: success {a.groupby('seed')['success'].mean().mean():.2f} (n={n_runs})", fontsize=10)
+    if two_d:
+        fig.colorbar(sc, ax=axes[0].tolist(), label="success rate over runs", shrink=0.85)
+    fig.suptitle(env_id, fontsize=11)
+    return _save(fig, out_dir, f"figure4_goal_sweep_{slug(env_id)}")

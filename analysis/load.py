@@ -25,6 +25,7 @@ from bench.errors import BenchError
 
 REQUIRED_PROGRESS = ("eval_index", "env_steps", "eval_return_mean")
 GOAL_COLUMNS = ("success_rate", "norm_distance_mean")
+GOAL_SWEEP_REQUIRED = ("goal_index", "norm_distance", "success")
 _SEED_DIR = re.compile(r"^seed_(\d+)$")
 
 
@@ -37,6 +38,8 @@ class RunSet:
     :param finals: one row per complete run (``env_id, algo, seed, final_return, ...``)
     :param sweeps: one row per command of a command sweep (``env_id, algo, seed, command,
         return_mean, ...``), complete runs only
+    :param goal_sweeps: one row per goal episode of a goal sweep (``env_id, algo, seed,
+        goal_index, goal_0, ..., norm_distance, success, ...``), complete runs only
     :param excluded: one row per run left out (``env_id, algo, seed, state, reason, path``)
     :param runs_dir: where the runs were read from
     """
@@ -44,6 +47,7 @@ class RunSet:
     evals: pd.DataFrame
     finals: pd.DataFrame
     sweeps: pd.DataFrame
+    goal_sweeps: pd.DataFrame
     excluded: pd.DataFrame
     runs_dir: Path
 
@@ -151,9 +155,13 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
     n_evals = final.get("n_evals")
     if isinstance(n_evals, int) and n_evals != len(progress):
         raise _Unreadable(f"final.json says {n_evals} evaluations but progress.csv has {len(progress)}")
-    sweep = None
+    sweep = goal_sweep = None
     if (run_dir / "sweep.csv").exists():
-        sweep = _read_csv(run_dir / "sweep.csv", ("command", "return_mean"))
+        sweep = _read_csv(run_dir / "sweep.csv", ())
+        if "goal_index" in sweep.columns:  # goal-conditioned: one row per goal episode
+            goal_sweep, sweep = _read_csv(run_dir / "sweep.csv", GOAL_SWEEP_REQUIRED), None
+        else:
+            sweep = _read_csv(run_dir / "sweep.csv", ("command", "return_mean"))
     meta = _read_json(run_dir / "meta.json") if (run_dir / "meta.json").exists() else {}
     protocol = config.get("protocol") or {}
     row = {
@@ -169,7 +177,7 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
         "git_commit": meta.get("git_commit"),
         "versions": json.dumps(meta.get("versions", {}), sort_keys=True),
     }
-    return {"state": "done", "row": row, "progress": progress, "sweep": sweep,
+    return {"state": "done", "row": row, "progress": progress, "sweep": sweep, "goal_sweep": goal_sweep,
             "settings": _settings_key(config)}
 
 
@@ -204,7 +212,7 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise BenchError(f"{runs_dir}: runs directory not found")
-    evals, finals, sweeps, excluded = [], [], [], []
+    evals, finals, sweeps, goal_sweeps, excluded = [], [], [], [], []
     loaded: dict[tuple[str, str], list[tuple[int, Path, dict[str, Any]]]] = {}
     for env_id, algo, seed, run_dir in _run_dirs(runs_dir, envs, algos):
         try:
@@ -237,6 +245,8 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
             evals.append(prog.assign(**ident))
             if res["sweep"] is not None:
                 sweeps.append(res["sweep"].assign(**ident))
+            if res["goal_sweep"] is not None:
+                goal_sweeps.append(res["goal_sweep"].assign(**ident))
 
     id_cols = ["env_id", "algo", "seed"]
     finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "n_evals", "env_steps",
@@ -248,6 +258,9 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
     evals_df = evals_df[id_cols + [c for c in evals_df.columns if c not in id_cols]]
     sweeps_df = (pd.concat(sweeps, ignore_index=True) if sweeps
                  else pd.DataFrame(columns=id_cols + ["command", "return_mean"]))
+    goal_sweeps_df = (pd.concat(goal_sweeps, ignore_index=True) if goal_sweeps
+                      else pd.DataFrame(columns=id_cols + list(GOAL_SWEEP_REQUIRED)))
     excluded_df = pd.DataFrame(excluded, columns=id_cols + ["state", "reason", "path"]).sort_values(
         id_cols, ignore_index=True)
-    return RunSet(evals=evals_df, finals=finals_df, sweeps=sweeps_df, excluded=excluded_df, runs_dir=runs_dir)
+    return RunSet(evals=evals_df, finals=finals_df, sweeps=sweeps_df, goal_sweeps=goal_sweeps_df,
+                  excluded=excluded_df, runs_dir=runs_dir)

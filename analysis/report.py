@@ -181,6 +181,20 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                         "return range; both averaged over runs.</p>" + _img(p, out_dir, "command sweeps")
                         + tables.to_html(conf))
 
+    # Figure 4 analogue for goal-conditioned methods
+    if not rs.goal_sweeps.empty:
+        gs = stats.goal_sweep_summary(rs.goal_sweeps)
+        gs.to_csv(out_dir / "goal_sweeps.csv", index=False)
+        body = ("<h2>Goal sweeps</h2><p>Each goal of the environment's fixed sweep grid, run with the "
+                "deterministic policy; success rate and final distance / initial distance, mean over goals, "
+                "then mean ± std over runs.</p>" + tables.to_html(gs))
+        for env_id in sorted(rs.goal_sweeps["env_id"].unique()):
+            p = figures.goal_sweeps(rs.goal_sweeps, env_id, fig_dir)
+            files += p
+            body += _img(p, out_dir, f"{env_id}: success per sweep goal")
+        files.append(out_dir / "goal_sweeps.csv")
+        sections.append(body)
+
     # aggregates
     if scores:
         agg = stats.aggregate_metrics(scores, reps=reps, seed=seed)

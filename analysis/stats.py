@@ -287,3 +287,17 @@ def sweep_conformance(sweeps: pd.DataFrame, return_ranges: dict[str, tuple[float
                      if np.isfinite(rhos).any() else np.nan, "spearman_std": float(np.nanstd(rhos)),
                      "nmae": float(np.mean(maes)), "nmae_std": float(np.std(maes))})
     return pd.DataFrame(rows, columns=["env_id", "algo", "runs", "spearman", "spearman_std", "nmae", "nmae_std"])
+
+
+def goal_sweep_summary(goal_sweeps: pd.DataFrame) -> pd.DataFrame:
+    """Per (env, algo): success rate and normalised final distance over the sweep's goals,
+    as mean and std over runs (each run's value is its mean over goals)."""
+    rows = []
+    for (env_id, algo), g in goal_sweeps.groupby(["env_id", "algo"], sort=True):
+        per_run = g.groupby("seed")[["success", "norm_distance"]].mean()
+        rows.append({"env_id": env_id, "algo": algo, "runs": len(per_run), "goals": int(g["goal_index"].nunique()),
+                     "success": float(per_run["success"].mean()), "success_std": float(per_run["success"].std(ddof=0)),
+                     "norm_distance": float(per_run["norm_distance"].mean()),
+                     "norm_distance_std": float(per_run["norm_distance"].std(ddof=0))})
+    return pd.DataFrame(rows, columns=["env_id", "algo", "runs", "goals", "success", "success_std", "norm_distance",
+                                       "norm_distance_std"])

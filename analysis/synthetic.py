@@ -88,7 +88,17 @@ def write_run(run_dir: Path, env_id: str, algo: str, seed: int, *, n_evals: int 
         final["norm_distance"] = float(progress["norm_distance_mean"].iloc[-final_window:].mean())
     (run_dir / "final.json").write_text(json.dumps(final))
 
-    if sweep if sweep is not None else algo in RETURN_CONDITIONED:
+    if goal and (sweep is None or sweep):  # goal sweep: a 5x5 grid of goals
+        gx, gy = np.meshgrid(np.linspace(-0.8, 0.8, 5), np.linspace(-0.8, 0.8, 5))
+        gx, gy = gx.ravel(), gy.ravel()
+        p_success = np.clip(seed_skill * (1.2 - np.hypot(gx, gy)), 0, 1)
+        success = (rng.random(gx.size) < p_success).astype(float)
+        pd.DataFrame({"goal_index": np.arange(gx.size), "goal_0": gx, "goal_1": gy,
+                      "init_distance": np.hypot(gx, gy) + 0.1,
+                      "final_distance": (1 - 0.9 * success) * (np.hypot(gx, gy) + 0.1),
+                      "norm_distance": 1 - 0.9 * success, "success": success, "return": -50 * (1 - success),
+                      "length": 50}).to_csv(run_dir / "sweep.csv", index=False)
+    elif sweep if sweep is not None else algo in RETURN_CONDITIONED:
         commands = np.linspace(lo, hi, sweep_points)
         reach = lo + (hi - lo) * seed_skill
         achieved = np.minimum(commands, reach) + 0.02 * (hi - lo) * rng.standard_normal(sweep_points)

@@ -90,3 +90,4 @@ def test_goal_columns_kept(tmp_path):
                         final_window=3, goal=True)
     rs = load_runs(tmp_path)
     assert "success_rate" in rs.evals and rs.finals["success_rate"].notna().all()
+    assert rs.sweeps.empty and len(rs.goal_sweeps) == 25 and {"goal_0", "success"} <= set(rs.goal_sweeps.columns)

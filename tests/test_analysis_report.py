@@ -72,3 +72,8 @@ def test_goal_metrics_in_table(tmp_path):
     t = pd.read_csv(rep.out_dir / "table1.csv")
     assert "success_rate" in t and t["success_rate"].notna().all()
     assert (rep.out_dir / "figures" / "success_rate_Nav2D-v0.png").is_file()
+    # goal sweep (Figure 4 analogue): summary table and per-goal success figure
+    gs = pd.read_csv(rep.out_dir / "goal_sweeps.csv").iloc[0]
+    assert gs["runs"] == 3 and gs["goals"] == 25 and 0 <= gs["success"] <= 1
+    assert (rep.out_dir / "figures" / "figure4_goal_sweep_Nav2D-v0.png").is_file()
+    assert "Goal sweeps" in (rep.out_dir / "index.html").read_text()
