@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import figures, stats, tables
 from analysis.load import RunSet, load_runs
 from bench.config import BenchConfig
@@ -29,6 +31,7 @@ class Report:
     runs: int
     excluded: int
     missing_cells: list[tuple[str, str]]
+    excluded_runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -237,7 +240,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     (out_dir / "index.html").write_text(page, encoding="utf-8")
     files.append(out_dir / "index.html")
     return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
-                  files=files, seconds=time.perf_counter() - t0)
+                  excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0)
 
 
 def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str] | None, config: BenchConfig,
@@ -248,9 +251,12 @@ def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str]
     """
     rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps)
     print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
-    if rep.excluded:
-        print(f"  {rep.excluded} runs left out (failed, incomplete, unreadable or mismatched); listed in index.html "
-              f"and {out_dir / 'excluded.csv'}")
+    if len(rep.excluded_runs):
+        print(f"  {len(rep.excluded_runs)} runs left out (listed in index.html and {Path(out_dir) / 'excluded.csv'}):")
+        for r in rep.excluded_runs.head(10).itertuples():
+            print(f"    {r.env_id}/{r.algo}/seed_{r.seed}: {r.reason}")
+        if len(rep.excluded_runs) > 10:
+            print(f"    ... and {len(rep.excluded_runs) - 10} more")
     if rep.missing_cells:
         print("  no complete runs for: " + ", ".join(f"{e}/{a}" for e, a in rep.missing_cells))
     return 0
