@@ -49,6 +49,13 @@ Design choices the source leaves open (each is a Config field where it makes sen
   ``learning_starts`` steps of uniform random actions, every ``update_every``
   environment steps do ``updates_per_step`` updates of the discriminator and of each policy.
 - **Budget.** Environment steps of both policies count.
+- **Sizes.** Defaults are 256x256 and one update round per step; ``benchmark.toml``
+  uses 128x128, batch 128 and ``update_every = 2`` to fit small CPU budgets.
+
+What limits it: pi_theta can only be as precise as the skills and the discriminator
+(reward peaks where ``mu_phi(s) = omega``, with width ``sigma >= disc_min_std`` in
+latent space), and it only sees goals the skills reach; goals in regions the skills
+never cover are reached by extrapolation alone.
 
 Step accounting is exact per step: ``learn(n)`` stops at n steps, possibly mid-episode;
 ``state_dict`` stores the episode in progress (environment snapshot, phase, latent, goal).
