@@ -80,11 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report"), help="report folder (default: ./report)")
     report.add_argument("--env", type=_names, help="only these environments")
     report.add_argument("--algo", type=_names, help="only these algorithms")
+    report.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples (default 2000)")
 
     check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
     _common(check)
     check.add_argument("--update", action="store_true", help="rewrite the baseline from this run")
     check.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1)
+    check.add_argument("--smoke", type=Path, default=None, help="smoke definition (default analysis/smoke.toml)")
+    check.add_argument("--baseline", type=Path, default=None, help="baseline (default analysis/baseline.json)")
+    check.add_argument("--no-train", action="store_true",
+                       help="compare the runs already in <runs-dir>/_check without training")
     return parser
 
 
@@ -178,14 +183,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import main as report_main
 
     config = _load(args, check_algorithms=False)
-    return report_main(args.runs_dir, args.out, args.env, args.algo, config)
+    return report_main(args.runs_dir, args.out, args.env, args.algo, config, reps=args.reps)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from analysis.check import main as check_main
 
     config = _load(args)
-    return check_main(runs_dir=args.runs_dir, config=config, update=args.update, workers=args.workers)
+    return check_main(runs_dir=args.runs_dir, config=config, update=args.update, workers=args.workers,
+                      smoke_path=args.smoke, baseline_path=args.baseline, train=not args.no_train)
 
 
 COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check}

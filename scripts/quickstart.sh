@@ -10,7 +10,4 @@ python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 bench run --algo ars --env MountainCarContinuous-v0 --seeds 3 --budget 20000 --runs-dir runs/quickstart
 bench status --runs-dir runs/quickstart
-if python -c "import analysis.report" 2>/dev/null; then
-  bench report --runs-dir runs/quickstart --out report/quickstart
-  echo "report: report/quickstart/index.html"
-fi
+bench report --runs-dir runs/quickstart --out report/quickstart
