@@ -214,7 +214,8 @@ def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps
             lengths[i] += 1
             _put(obs, i, o)
             if goal:
-                success[i] = float(info.get("is_success", 0.0))
+                # gymnasium-robotics mazes report "success", Fetch and our Nav "is_success"
+                success[i] = float(info.get("is_success", info.get("success", 0.0)))
             if not (term or trunc):
                 still.append(i)
         alive = np.asarray(still, dtype=np.int64)
