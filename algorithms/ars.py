@@ -54,12 +54,16 @@ class ARSConfig:
     """V2 observation filter (False gives ARS V1)."""
     remove_survival_bonus: bool = True
     """subtract the env's survival bonus from training rewards (Hopper)."""
+    lockstep_directions: int = 0
+    """speed only: directions whose 2 rollouts run in lockstep at once (0 = all N)."""
 
     def __post_init__(self) -> None:
         if self.n_directions < 1 or not 1 <= self.top_directions <= self.n_directions:
             raise ValueError("need n_directions >= 1 and 1 <= top_directions <= n_directions")
         if self.step_size < 0 or self.noise <= 0:
             raise ValueError("need step_size >= 0 and noise > 0")
+        if self.lockstep_directions < 0:
+            raise ValueError("lockstep_directions must be >= 0 (0 = all)")
         if any(h < 1 for h in self.hidden_sizes):
             raise ValueError("hidden_sizes must be positive")
 
@@ -99,45 +103,57 @@ class ARS(Algorithm):
 
     # ------------------------------------------------------------------ training
     def _antithetic_forward(self, base, pert, x: np.ndarray) -> np.ndarray:
-        """Forward all ``2N`` policies ``theta +- nu * delta_k`` on one observation each.
+        """Forward the ``2g`` policies ``theta +- nu * delta_k`` of ``g`` directions.
 
-        Rows ``k`` and ``N + k`` of ``x`` belong to ``theta + nu delta_k`` and
+        Rows ``k`` and ``g + k`` of ``x`` belong to ``theta + nu delta_k`` and
         ``theta - nu delta_k``. ``x W`` is one matmul for all rows, and each direction's
         ``delta_k`` is read once for its two rows: half the memory traffic of stacking the
-        ``2N`` perturbed weight matrices, which is what bounds this forward's speed.
+        ``2g`` perturbed weight matrices, which is what bounds this forward's speed.
         """
-        n, nu = self.config.n_directions, self.config.noise
+        nu = self.config.noise
+        g = len(x) // 2
         for i, ((w, b), (dw, db)) in enumerate(zip(base, pert)):
             h = x @ w + b
-            y = np.matmul(x.reshape(2, n, -1).transpose(1, 0, 2), dw)  # (N, 2, out)
-            h[:n] += nu * (y[:, 0] + db)
-            h[n:] -= nu * (y[:, 1] + db)
+            y = np.matmul(x.reshape(2, g, -1).transpose(1, 0, 2), dw)  # (g, 2, out)
+            h[:g] += nu * (y[:, 0] + db)
+            h[g:] -= nu * (y[:, 1] + db)
             x = h if (self.linear and i == len(base) - 1) else np.tanh(h)
         return x
 
-    def _iteration(self) -> None:
-        cfg = self.config
-        n, p = cfg.n_directions, self.layout.n_params
-        deltas = self.rng.standard_normal((n, p), dtype=np.float32)
+    def _rollout_group(self, deltas: np.ndarray, envs: list, seeds: list[int]):
+        """One episode for each of ``theta + nu delta_k`` and ``theta - nu delta_k``, k in the group."""
+        g, nu = len(deltas), self.config.noise
         base, pert = self.layout.unflatten(self.theta), self.layout.unflatten(deltas)
         shift, scale = self._normalizer()
         cache: dict[str, Any] = {"idx": None, "layers": None}
 
         def act(obs: np.ndarray, idx: np.ndarray) -> np.ndarray:
             x = (obs - shift) * scale
-            if len(idx) == 2 * n:
+            if len(idx) == 2 * g:
                 return self._squash(self._antithetic_forward(base, pert, x))
             if cache["idx"] is None or len(cache["idx"]) != len(idx):
                 # some episodes ended: stack the weights of the running ones once
                 cache["idx"] = idx.copy()
-                sign = np.where(idx < n, cfg.noise, -cfg.noise).astype(np.float32)
-                thetas = self.theta + sign[:, None] * deltas[idx % n]
-                cache["layers"] = self.layout.unflatten(thetas)
+                sign = np.where(idx < g, nu, -nu).astype(np.float32)
+                cache["layers"] = self.layout.unflatten(self.theta + sign[:, None] * deltas[idx % g])
             return self._squash(batched_forward(cache["layers"], x, self.linear))
 
+        return rollout_batch(envs, act, seeds, record_obs=self.config.normalize_observations)
+
+    def _iteration(self) -> None:
+        cfg = self.config
+        n, p = cfg.n_directions, self.layout.n_params
+        deltas = self.rng.standard_normal((n, p), dtype=np.float32)
         seeds = [int(s) for s in self.rng.integers(0, 2**31 - 1, size=2 * n)]
-        returns, lengths, visited = rollout_batch(self.envs, act, seeds,
-                                                  record_obs=cfg.normalize_observations)
+        group = cfg.lockstep_directions or n
+        returns, lengths = np.zeros(2 * n), np.zeros(2 * n, np.int64)
+        visited: list[np.ndarray] = []
+        for k in range(0, n, group):
+            sel = list(range(k, min(k + group, n)))
+            rows = sel + [n + j for j in sel]
+            r, length, obs = self._rollout_group(deltas[sel], [self.envs[j] for j in rows], [seeds[j] for j in rows])
+            returns[rows], lengths[rows] = r, length
+            visited += obs
         self.env_steps += int(lengths.sum())
         r_plus, r_minus = returns[:n], returns[n:]
         top = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[: cfg.top_directions]

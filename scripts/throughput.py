@@ -17,6 +17,7 @@ import argparse
 import time
 
 import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
+import gymnasium as gym
 import torch
 
 from algorithms import get_algorithm
@@ -49,15 +50,32 @@ def raw_rate(env_id: str, steps: int, seed: int = 0) -> tuple[float, float]:
     return steps / wall, steps / cpu
 
 
-def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0) -> tuple[float, float, int]:
-    """Training env-steps per second (wall, CPU) of ``algo`` (construction excluded)."""
+class _StepClock(gym.Wrapper):
+    """Accumulates the CPU time spent inside ``env.step`` (the simulator's share)."""
+
+    total = 0.0
+
+    def step(self, action):
+        start = time.process_time()
+        out = self.env.step(action)
+        _StepClock.total += time.process_time() - start
+        return out
+
+
+def algo_rate(algo: str, env_id: str, steps: int, seed: int = 0,
+              clock: bool = False) -> tuple[float, float, int]:
+    """Training env-steps per second (wall, CPU) of ``algo`` (construction excluded).
+
+    With ``clock``, training envs are wrapped to measure the CPU time spent in env.step.
+    """
     config = load_config(check_algorithms=False)
     settings = env_settings(config, env_id)
     cls = get_algorithm(algo)
     algo_cfg = build_algo_config(cls.Config, config.hyperparameters(algo, env_id))
 
     def factory(*, remove_survival_bonus: bool = False):
-        return make_env(env_id, survival_bonus=settings.survival_bonus, remove_survival_bonus=remove_survival_bonus)
+        env = make_env(env_id, survival_bonus=settings.survival_bonus, remove_survival_bonus=remove_survival_bonus)
+        return _StepClock(env) if clock else env
 
     probe = make_env(env_id)
     agent = cls(factory, seed, algo_cfg, env_info_for(env_id, settings, probe))
@@ -80,6 +98,14 @@ def main() -> None:
         print(f"{args.env}: {algo:<8} training: {rate:,.0f} env-steps/s wall = {rate / raw:.2f}x raw; "
               f"{rate_cpu:,.0f} per CPU-s = {rate_cpu / raw_cpu:.2f}x raw; over {n:,} steps "
               f"(3M steps: {3e6 / rate / 3600:.2f} h wall)")
+        _StepClock.total = 0.0
+        cpu_start = time.process_time()
+        _, _, n2 = algo_rate(algo, args.env, args.steps, clock=True)
+        total = time.process_time() - cpu_start
+        sim = _StepClock.total
+        print(f"{args.env}: {algo:<8} second run with env.step timed: {100 * sim / total:.0f}% of CPU in env.step "
+              f"({1e6 * sim / n2:.1f} us/step with the algorithm's own actions vs {1e6 / raw_cpu:.1f} with random "
+              f"ones), {1e6 * (total - sim) / n2:.1f} us/step elsewhere (policy, updates, bookkeeping)")
     raw2, raw2_cpu = raw_rate(args.env, args.raw_steps)
     print(f"{args.env}: raw env.step again: {raw2:,.0f} steps/s wall, {raw2_cpu:,.0f} per CPU-s "
           f"(spread {abs(raw2 - raw) / raw:.0%} wall, {abs(raw2_cpu - raw_cpu) / raw_cpu:.0%} CPU)")
