@@ -54,16 +54,12 @@ class ARSConfig:
     """V2 observation filter (False gives ARS V1)."""
     remove_survival_bonus: bool = True
     """subtract the env's survival bonus from training rewards (Hopper)."""
-    lockstep_directions: int = 0
-    """speed only: directions whose 2 rollouts run in lockstep at once (0 = all N)."""
 
     def __post_init__(self) -> None:
         if self.n_directions < 1 or not 1 <= self.top_directions <= self.n_directions:
             raise ValueError("need n_directions >= 1 and 1 <= top_directions <= n_directions")
         if self.step_size < 0 or self.noise <= 0:
             raise ValueError("need step_size >= 0 and noise > 0")
-        if self.lockstep_directions < 0:
-            raise ValueError("lockstep_directions must be >= 0 (0 = all)")
         if any(h < 1 for h in self.hidden_sizes):
             raise ValueError("hidden_sizes must be positive")
 
@@ -120,8 +116,8 @@ class ARS(Algorithm):
             x = h if (self.linear and i == len(base) - 1) else np.tanh(h)
         return x
 
-    def _rollout_group(self, deltas: np.ndarray, envs: list, seeds: list[int]):
-        """One episode for each of ``theta + nu delta_k`` and ``theta - nu delta_k``, k in the group."""
+    def _rollouts(self, deltas: np.ndarray, envs: list, seeds: list[int]):
+        """One episode for each of ``theta + nu delta_k`` and ``theta - nu delta_k`` (rows k and g + k)."""
         g, nu = len(deltas), self.config.noise
         base, pert = self.layout.unflatten(self.theta), self.layout.unflatten(deltas)
         shift, scale = self._normalizer()
@@ -145,15 +141,9 @@ class ARS(Algorithm):
         n, p = cfg.n_directions, self.layout.n_params
         deltas = self.rng.standard_normal((n, p), dtype=np.float32)
         seeds = [int(s) for s in self.rng.integers(0, 2**31 - 1, size=2 * n)]
-        group = cfg.lockstep_directions or n
-        returns, lengths = np.zeros(2 * n), np.zeros(2 * n, np.int64)
-        visited: list[np.ndarray] = []
-        for k in range(0, n, group):
-            sel = list(range(k, min(k + group, n)))
-            rows = sel + [n + j for j in sel]
-            r, length, obs = self._rollout_group(deltas[sel], [self.envs[j] for j in rows], [seeds[j] for j in rows])
-            returns[rows], lengths[rows] = r, length
-            visited += obs
+        # all 2N rollouts in lockstep (measured fastest: running direction groups one
+        # after another saves no cache misses and pays more per-call overhead)
+        returns, lengths, visited = self._rollouts(deltas, self.envs, seeds)
         self.env_steps += int(lengths.sum())
         r_plus, r_minus = returns[:n], returns[n:]
         top = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[: cfg.top_directions]
