@@ -25,6 +25,7 @@ _DEFAULT_KEYS: dict[str, type] = {
     "eval_episodes": int,
     "final_window": int,
     "checkpoint_every": int,
+    "checkpoint_seconds": float,
     "sweep_episodes": int,
     "sweep_points": int,
 }
@@ -47,6 +48,7 @@ class EnvSettings:
     eval_episodes: int = 10
     final_window: int = 20
     checkpoint_every: int = 1
+    checkpoint_seconds: float = 0.0
     sweep_episodes: int = 10
     sweep_points: int = 21
     return_range: tuple[float, float] | None = None
@@ -128,8 +130,9 @@ def _protocol_table(path: Path, prefix: str, table: Any, allowed: dict[str, Any]
             raise _fail(path, full, f"unknown key; allowed: {', '.join(sorted(allowed))}")
         kind = allowed[key]
         if kind in (int, float):
-            out[key] = _check_number(path, full, value, kind, positive=(key != "survival_bonus"))
-            if key == "survival_bonus" and out[key] < 0:
+            non_negative = key in ("survival_bonus", "checkpoint_seconds")
+            out[key] = _check_number(path, full, value, kind, positive=not non_negative)
+            if non_negative and out[key] < 0:
                 raise _fail(path, full, f"expected a non-negative number, got {value!r}")
         elif key in ("return_range", "reference"):
             lo, hi = _pair(path, full, value)

@@ -256,7 +256,10 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         rows.append(row)
         store.write_rows(d / store.PROGRESS, rows)
 
+    last_checkpoint = [time.time()]
+
     def checkpoint() -> None:
+        last_checkpoint[0] = time.time()
         store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
                                                      "progress": rows, "wall_time": wall()})
 
@@ -272,7 +275,9 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         algo.learn(target)
         evaluate_now()
         finished = algo.env_steps >= settings.budget
-        if finished or len(rows) % settings.checkpoint_every == 0:
+        due = (len(rows) % settings.checkpoint_every == 0
+               and time.time() - last_checkpoint[0] >= settings.checkpoint_seconds)
+        if finished or due:
             checkpoint()
         status("running")
 

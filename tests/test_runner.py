@@ -111,7 +111,10 @@ def test_failing_cell_is_marked_and_others_continue(tmp_path, monkeypatch):
 
 def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     """Kill a real `bench run` mid-way with SIGKILL, run it again: same rows as an uninterrupted run."""
-    args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "30000", "--workers", "1", "--no-progress"]
+    config = tmp_path / "bench.toml"  # checkpoint at every evaluation, so the kill lands between checkpoints
+    config.write_text((PROJECT / "benchmark.toml").read_text().replace("checkpoint_seconds = 30.0", "checkpoint_seconds = 0.0"))
+    args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "30000", "--workers", "1", "--no-progress",
+            "--config", str(config)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
