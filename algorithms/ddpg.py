@@ -31,14 +31,18 @@ the target-noise call) and from the action space's generator (random start actio
 the noise uses its own ``np.random.Generator``. ``learn`` swaps in this run's own global
 generator states for its duration and swaps the caller's back afterwards, so the
 runner's use of the global generators (evaluation) cannot change the training stream,
-and :meth:`DDPG.state_dict` can capture every stream. The training environment is saved
-mid-episode with :mod:`algorithms.env_state` (MuJoCo physics via ``mj_getState``).
+and :meth:`DDPG.state_dict` can capture every stream (global states via
+:func:`algorithms.common.global_rng_state`). Checkpoints reuse
+:func:`algorithms.sb3_common.sb3_state_dict` for the SB3 model (weights, optimisers,
+counters, action noise with its generator, action-space generator, replay buffer) and the
+training environment, saved mid-episode by :mod:`algorithms.env_state` (MuJoCo physics
+via ``mj_getState``); DDPG adds its update-phase counter, its global generator streams
+and the vec env's pending reset seeds.
 """
 
 from __future__ import annotations
 
 import copy
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +57,8 @@ from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from algorithms.base import Algorithm, EnvFactory, EnvInfo, Policy
-from algorithms.env_state import env_state, set_env_state
+from algorithms.common import global_rng_state, set_global_rng_state
+from algorithms.sb3_common import sb3_load_state_dict, sb3_state_dict
 
 
 @dataclass
@@ -128,16 +133,6 @@ class _NoCallback(BaseCallback):
         return True
 
 
-def _global_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-
-
-def _set_global_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-
-
 class DDPG(Algorithm):
     """stable-baselines3 DDPG under the bench interface (see the module docstring)."""
 
@@ -153,7 +148,7 @@ class DDPG(Algorithm):
         act_dim = env_info.action_space.shape[0]
         self._noise = SeededNormalActionNoise(np.full(act_dim, cfg.action_noise), np.random.Generator(
             np.random.PCG64(rng.integers(2**63))))
-        outer = _global_state()
+        outer = global_rng_state()
         try:
             self.model = _SplitStartDDPG(
                 "MlpPolicy", self._vec, learning_rate=cfg.learning_rate, buffer_size=cfg.buffer_size,
@@ -165,9 +160,9 @@ class DDPG(Algorithm):
             self.model.random_steps = cfg.random_steps
             # first reset seeded from our generator; later resets continue the env's stream
             self._vec.seed(int(rng.integers(2**31)))
-            self._rng_state = _global_state()  # this run's own global-generator streams
+            self._rng_state = global_rng_state()  # this run's own global-generator streams
         finally:
-            _set_global_state(outer)
+            set_global_rng_state(outer)
         self._callback = _NoCallback()
         self._callback.init_callback(self.model)
         self._since_train = 0  # env steps collected since the last update phase
@@ -179,8 +174,8 @@ class DDPG(Algorithm):
         m, cfg = self.model, self.config
         if self.env_steps >= until_env_steps:
             return
-        outer = _global_state()
-        _set_global_state(self._rng_state)
+        outer = global_rng_state()
+        set_global_rng_state(self._rng_state)
         try:
             m._setup_learn(until_env_steps - m.num_timesteps, None, reset_num_timesteps=False)
             m._total_timesteps = until_env_steps
@@ -201,8 +196,8 @@ class DDPG(Algorithm):
                         m.train(batch_size=cfg.batch_size, gradient_steps=cfg.gradient_steps)
                         self._time_train += time.perf_counter() - t1
         finally:
-            self._rng_state = _global_state()
-            _set_global_state(outer)
+            self._rng_state = global_rng_state()
+            set_global_rng_state(outer)
 
     # ------------------------------------------------------------------ evaluation
     def policy(self, command: float | None = None) -> Policy:
@@ -229,51 +224,22 @@ class DDPG(Algorithm):
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:
-        m = self.model
-        rb = m.replay_buffer
-        n = rb.buffer_size if rb.full else rb.pos
+        """SB3 model, replay buffer and training env via :func:`sb3_state_dict` (the noise's
+        generator travels inside the saved action-noise object), plus what the bench loop adds."""
         return {
             "env_steps": self.env_steps,
             "since_train": self._since_train,
             "timing": (self._time_sim, self._time_train),
-            "policy": copy.deepcopy(m.policy.state_dict()),
-            "actor_optim": copy.deepcopy(m.actor.optimizer.state_dict()),
-            "critic_optim": copy.deepcopy(m.critic.optimizer.state_dict()),
-            "replay": {
-                "pos": rb.pos, "full": rb.full,
-                **{k: getattr(rb, k)[:n].copy()
-                   for k in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")},
-            },
-            "sb3": {
-                "num_timesteps": m.num_timesteps, "episode_num": m._episode_num, "n_updates": m._n_updates,
-                "last_obs": None if m._last_obs is None else m._last_obs.copy(),
-                "last_episode_starts": None if m._last_episode_starts is None else m._last_episode_starts.copy(),
-            },
-            "noise_rng": copy.deepcopy(self._noise.rng.bit_generator.state),
-            "action_space_rng": copy.deepcopy(m.action_space.np_random.bit_generator.state),
+            "sb3": sb3_state_dict(self.model),
             "global_rng": copy.deepcopy(self._rng_state),
-            "env": env_state(self._env),
             "vec_seeds": list(self._vec._seeds),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        m = self.model
         self.env_steps = state["env_steps"]
         self._since_train = state["since_train"]
         self._time_sim, self._time_train = state["timing"]
-        m.policy.load_state_dict(state["policy"])
-        m.actor.optimizer.load_state_dict(state["actor_optim"])
-        m.critic.optimizer.load_state_dict(state["critic_optim"])
-        rb, rs = m.replay_buffer, state["replay"]
-        for k in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
-            getattr(rb, k)[: len(rs[k])] = rs[k]
-        rb.pos, rb.full = rs["pos"], rs["full"]
-        s = state["sb3"]
-        m.num_timesteps, m._episode_num, m._n_updates = s["num_timesteps"], s["episode_num"], s["n_updates"]
-        m._last_obs = None if s["last_obs"] is None else s["last_obs"].copy()
-        m._last_episode_starts = None if s["last_episode_starts"] is None else s["last_episode_starts"].copy()
-        self._noise.rng.bit_generator.state = copy.deepcopy(state["noise_rng"])
-        m.action_space.np_random.bit_generator.state = copy.deepcopy(state["action_space_rng"])
+        sb3_load_state_dict(self.model, state["sb3"])
+        self._noise = self.model.action_noise  # restored copy, generator state included
         self._rng_state = copy.deepcopy(state["global_rng"])
-        set_env_state(self._env, state["env"])
         self._vec._seeds = list(state["vec_seeds"])

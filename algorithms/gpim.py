@@ -73,7 +73,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from algorithms.base import Algorithm, EnvFactory, EnvInfo, Policy
-from algorithms.sb3_common import env_restore, env_snapshot
+from algorithms.env_state import env_state, set_env_state
 
 
 @dataclass
@@ -475,7 +475,7 @@ class GPIM(Algorithm):
             "rng": copy.deepcopy(self.rng.bit_generator.state), "tgen": self.tgen.get_state(),
             "episode": {"phase": self.phase, "obs": copy.deepcopy(self.obs), "omega": self.omega.copy(),
                         "goal": self.goal.copy(), "reset_seed": self.reset_seed, "skill_ep_start": self.skill_ep_start},
-            "env": env_snapshot(self.env) if self.phase != "start" else None,
+            "env": env_state(self.env) if self.phase != "start" else None,
             "env_steps": self.env_steps, "stats": dict(self.stats),
         }
 
@@ -495,6 +495,6 @@ class GPIM(Algorithm):
         self.omega, self.goal = ep["omega"].copy(), ep["goal"].copy()
         self.reset_seed, self.skill_ep_start = int(ep["reset_seed"]), int(ep["skill_ep_start"])
         if state["env"] is not None:
-            env_restore(self.env, state["env"])
+            set_env_state(self.env, state["env"])
         self.env_steps = int(state["env_steps"])
         self.stats = dict(state["stats"])

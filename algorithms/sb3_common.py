@@ -1,20 +1,13 @@
-"""Helpers shared by the stable-baselines3-based algorithms: exact snapshots of an SB3
-off-policy model (weights, optimisers, replay buffer, counters, RNGs) and of a training
-environment with an episode in progress.
+"""Helpers shared by the stable-baselines3-based algorithms (DDPG, HER): an exact snapshot
+of an SB3 off-policy model's training state, :func:`sb3_state_dict` /
+:func:`sb3_load_state_dict`: policy weights, actor/critic optimisers (and SAC's entropy
+temperature), step/update/episode counters, last observation, the action-noise object
+(with any generator it owns), the action space's generator, the replay buffer up to its
+fill point (HER's dict buffers included) and the single training env mid-episode, via
+:mod:`algorithms.env_state`.
 
-Environment snapshots (:func:`env_snapshot` / :func:`env_restore`):
-
-- environments exposing ``get_state()`` / ``set_state()`` (our ``envs.nav``) are
-  snapshotted exactly;
-- MuJoCo-based ones (gymnasium MuJoCo, gymnasium-robotics PointMaze and Fetch) store
-  ``qpos, qvel, act, ctrl, time, qacc_warmstart`` and the mocap pose, plus the goal
-  (``goal`` attribute) where there is one, followed by ``mj_forward``;
-- every wrapper's small scalar attributes (``TimeLimit._elapsed_steps``,
-  ``OrderEnforcing._has_reset``, SB3 ``Monitor`` episode counters) and the env's
-  ``np_random`` state are stored too.
-
-Anything else an environment keeps in Python attributes is not captured (documented
-limitation; none of the envs used here keeps more than the above).
+Global generators (python, numpy, torch) are not included; callers that need them use
+:func:`algorithms.common.global_rng_state`.
 """
 
 from __future__ import annotations
@@ -22,91 +15,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-_SIMPLE = (bool, int, float, str, np.integer, np.floating, np.bool_)
-
-
-def _simple(v: Any) -> bool:
-    if isinstance(v, _SIMPLE) or v is None:
-        return True
-    if isinstance(v, np.ndarray):
-        return v.dtype != object and v.size <= 10_000
-    if isinstance(v, (list, tuple)):
-        return len(v) <= 100_000 and all(isinstance(x, _SIMPLE) for x in v)
-    return False
-
-
-def _layers(env: gym.Env) -> list[Any]:
-    out, e = [], env
-    while True:
-        out.append(e)
-        if not hasattr(e, "env") or e is getattr(e, "env", None):
-            break
-        e = e.env
-    return out
-
-
-def _mujoco_data(u: Any) -> tuple[Any, Any] | None:
-    for host in (u, getattr(u, "point_env", None), getattr(u, "ant_env", None)):
-        if host is not None and hasattr(host, "data") and hasattr(host, "model"):
-            return host.model, host.data
-    return None
-
-
-def env_snapshot(env: gym.Env) -> dict[str, Any]:
-    """Everything needed to continue ``env``'s current episode exactly (see module doc)."""
-    layers = _layers(env)
-    wrappers = []
-    for w in layers[:-1]:
-        wrappers.append({k: copy.deepcopy(v) for k, v in vars(w).items()
-                         if k not in ("env", "_action_space", "_observation_space", "_metadata") and _simple(v)})
-    u = env.unwrapped
-    snap: dict[str, Any] = {"wrappers": wrappers}
-    if getattr(u, "_np_random", None) is not None:
-        snap["np_random"] = copy.deepcopy(u.np_random.bit_generator.state)
-    if hasattr(u, "get_state") and hasattr(u, "set_state") and not hasattr(u, "model"):
-        snap["state"] = copy.deepcopy(u.get_state())
-        return snap
-    md = _mujoco_data(u)
-    if md is not None:
-        _, data = md
-        snap["mujoco"] = {k: np.array(getattr(data, k)).copy() for k in
-                          ("qpos", "qvel", "act", "ctrl", "qacc_warmstart", "mocap_pos", "mocap_quat")}
-        snap["mujoco"]["time"] = float(data.time)
-    for k in ("goal",):
-        if hasattr(u, k):
-            snap[k] = copy.deepcopy(getattr(u, k))
-    return snap
-
-
-def env_restore(env: gym.Env, snap: dict[str, Any]) -> None:
-    """Restore a snapshot from :func:`env_snapshot` into an env of the same id."""
-    layers = _layers(env)
-    for w, attrs in zip(layers[:-1], snap["wrappers"]):
-        for k, v in attrs.items():
-            setattr(w, k, copy.deepcopy(v))
-    u = env.unwrapped
-    if "np_random" in snap:
-        _ = u.np_random  # create the generator if the env was never reset
-        u.np_random.bit_generator.state = copy.deepcopy(snap["np_random"])
-    if "state" in snap:
-        u.set_state(copy.deepcopy(snap["state"]))
-        return
-    if "goal" in snap:
-        u.goal = copy.deepcopy(snap["goal"])
-    if "mujoco" in snap:
-        import mujoco
-
-        model, data = _mujoco_data(u)
-        m = snap["mujoco"]
-        for k in ("qpos", "qvel", "act", "ctrl", "qacc_warmstart", "mocap_pos", "mocap_quat"):
-            getattr(data, k)[...] = m[k]
-        data.time = m["time"]
-        mujoco.mj_forward(model, data)
-        if hasattr(u, "update_target_site_pos"):  # PointMaze: show the restored goal
-            u.update_target_site_pos()
+from algorithms.env_state import env_state, set_env_state
 
 
 # ----------------------------------------------------------------------------- SB3 models
@@ -158,7 +69,7 @@ def sb3_state_dict(model: Any) -> dict[str, Any]:
         "action_noise": copy.deepcopy(model.action_noise),
         "action_space_rng": copy.deepcopy(model.action_space.np_random.bit_generator.state),
         "replay_buffer": _buffer_state(model.replay_buffer),
-        "env": env_snapshot(model.get_env().envs[0]),
+        "env": env_state(model.get_env().envs[0]),
     }
     if getattr(model, "log_ent_coef", None) is not None:  # SAC's learned temperature
         state["log_ent_coef"] = model.log_ent_coef.detach().clone()
@@ -176,7 +87,7 @@ def sb3_load_state_dict(model: Any, state: dict[str, Any]) -> None:
     model.action_noise = copy.deepcopy(state["action_noise"])
     model.action_space.np_random.bit_generator.state = copy.deepcopy(state["action_space_rng"])
     _load_buffer_state(model.replay_buffer, state["replay_buffer"])
-    env_restore(model.get_env().envs[0], state["env"])
+    set_env_state(model.get_env().envs[0], state["env"])
     if "log_ent_coef" in state:
         with __import__("torch").no_grad():
             model.log_ent_coef.copy_(state["log_ent_coef"])

@@ -113,19 +113,19 @@ def test_gymnasium_robotics_goal_envs_construct():
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id", ["Nav2D-v0", "PointMaze_UMaze-v3", "FetchReach-v4"])
 def test_env_snapshot_continues_episode_exactly(env_id):
-    """algorithms.sb3_common snapshots restore a mid-episode env (MuJoCo ones included) exactly."""
-    from algorithms.sb3_common import env_restore, env_snapshot
+    """algorithms.env_state snapshots restore a mid-episode env (MuJoCo ones included) exactly."""
+    from algorithms.env_state import env_state, set_env_state
 
     env = make_env(env_id)
     env.reset(seed=3)
     rng = np.random.default_rng(0)
     for _ in range(37):
         env.step(rng.uniform(-1, 1, env.action_space.shape))
-    snap = env_snapshot(env)
+    snap = env_state(env)
     actions = rng.uniform(-1, 1, (13,) + env.action_space.shape)
     first = [env.step(a) for a in actions]
     fresh = make_env(env_id)
-    env_restore(fresh, snap)
+    set_env_state(fresh, snap)
     second = [fresh.step(a) for a in actions]
     for (o1, r1, t1, tr1, _), (o2, r2, t2, tr2, _) in zip(first, second):
         for k in o1:
