@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,23 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True,
                           cwd=cwd or PROJECT, timeout=timeout, env=env)
+
+
+def kill_midway_then_resume(cli_args: list[str], runs_dir: Path, progress: Path, rows_before_kill: int,
+                            timeout: float = 600) -> None:
+    """Start ``bench run <cli_args> --runs-dir runs_dir``, SIGKILL it once ``progress`` holds
+    ``rows_before_kill`` evaluation rows, check it had not finished, then run it again to completion."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "bench.cli", "run", *cli_args, "--runs-dir", str(runs_dir)]
+    proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and not (progress.exists() and progress.read_text().count("\n") > rows_before_kill):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
+    out = run_cli("run", *cli_args, "--runs-dir", str(runs_dir), timeout=timeout)
+    assert out.returncode == 0, out.stderr
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -109,14 +109,9 @@ def test_env_state_restores_mujoco_contacts_exactly():
 def test_runner_resume_after_sigkill_matches_uninterrupted(tmp_path):
     """A real `bench run` of DDPG killed mid-way (checkpoints fall mid-episode on Swimmer)
     and run again gives the same progress rows as an uninterrupted run."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
     from bench import store
-    from tests.conftest import PROJECT, strip_wall
+    from tests.conftest import kill_midway_then_resume, run_cli, strip_wall
 
     cfg = tmp_path / "bench.toml"
     cfg.write_text(
@@ -125,22 +120,10 @@ def test_runner_resume_after_sigkill_matches_uninterrupted(tmp_path):
         "learning_starts = 200\ngradient_steps = 5\n")
     args = ["--algo", "ddpg", "--env", "Swimmer-v3", "--seeds", "1", "--workers", "1", "--no-progress",
             "--config", str(cfg)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
-                            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = store.run_dir(killed, "Swimmer-v3", "ddpg", 0) / "progress.csv"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if progress.exists() and progress.read_text().count("\n") >= 4:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
-    for runs in (killed, tmp_path / "clean"):
-        subprocess.run([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(runs)],
-                       cwd=PROJECT, env=env, check=True, capture_output=True)
+    kill_midway_then_resume(args, killed, progress, rows_before_kill=3, timeout=300)
+    assert run_cli("run", *args, "--runs-dir", str(tmp_path / "clean")).returncode == 0
     resumed = store.read_rows(progress)
     clean = store.read_rows(store.run_dir(tmp_path / "clean", "Swimmer-v3", "ddpg", 0) / "progress.csv")
     assert len(resumed) == 9 and resumed[-1]["env_steps"] == 2000

@@ -5,12 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +18,7 @@ from bench import store
 from bench.config import load_config
 from bench.runner import env_info_for, env_settings
 from envs import make_env
-from tests.conftest import PROJECT, strip_wall
+from tests.conftest import kill_midway_then_resume, run_cli, strip_wall
 
 #: a small network setting that keeps unit tests fast (the structure is the paper's)
 SMALL = dict(hidden_sizes=(32, 32), hypernet_hidden_sizes=(32, 32), n_probing_states=10,
@@ -277,29 +271,21 @@ def test_poligen_learns_mountain_car():
 MC = "MountainCarContinuous-v0"
 
 
-def _cli_run(runs: Path, budget: int, seed: int) -> list[str]:
-    return [sys.executable, "-m", "bench.cli", "run", "--algo", "poligen", "--env", MC, "--seed-list", str(seed),
-            "--budget", str(budget), "--workers", "1", "--no-progress", "--runs-dir", str(runs)]
+def _cli_args(budget: int, seed: int) -> list[str]:
+    return ["--algo", "poligen", "--env", MC, "--seed-list", str(seed), "--budget", str(budget), "--workers", "1",
+            "--no-progress"]
 
 
 @pytest.mark.slow
 def test_resume_after_sigkill_and_same_seed_runs_are_identical(tmp_path):
     """A `bench run` killed with SIGKILL and run again gives the rows (and sweep) of an
     uninterrupted run; a second uninterrupted run with the same seed is identical."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     budget, seed = 6000, 4
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cli_run(killed, budget, seed), cwd=PROJECT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = store.run_dir(killed, MC, "poligen", seed) / "progress.csv"
-    deadline = time.time() + 600
-    while time.time() < deadline and not (progress.exists() and progress.read_text().count("\n") >= 4):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
-    for runs in (killed, tmp_path / "clean", tmp_path / "clean2"):
-        subprocess.run(_cli_run(runs, budget, seed), cwd=PROJECT, env=env, check=True, capture_output=True)
+    kill_midway_then_resume(_cli_args(budget, seed), killed, progress, rows_before_kill=3)
+    for runs in (tmp_path / "clean", tmp_path / "clean2"):
+        assert run_cli("run", *_cli_args(budget, seed), "--runs-dir", str(runs), timeout=600).returncode == 0
     dirs = [store.run_dir(r, MC, "poligen", seed) for r in (killed, tmp_path / "clean", tmp_path / "clean2")]
     rows = [strip_wall(store.read_rows(d / "progress.csv")) for d in dirs]
     assert len(rows[0]) >= 6 and rows[0] == rows[1] == rows[2]

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +11,7 @@ from bench import store
 from bench.config import load_config
 from bench.errors import BenchError
 from bench.runner import Cell, run_cell, run_cells
-from tests.conftest import PROJECT, strip_wall
+from tests.conftest import PROJECT, kill_midway_then_resume, run_cli, strip_wall
 
 IP = "InvertedPendulum-v2"
 
@@ -115,23 +110,10 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     config.write_text((PROJECT / "benchmark.toml").read_text().replace("checkpoint_seconds = 30.0", "checkpoint_seconds = 0.0"))
     args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "30000", "--workers", "1", "--no-progress",
             "--config", str(config)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
-                            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = store.run_dir(killed, IP, "ars", 3) / "progress.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if progress.exists() and progress.read_text().count("\n") >= 8:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
-    subprocess.run([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(killed)],
-                   cwd=PROJECT, env=env, check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "bench.cli", "run", *args, "--runs-dir", str(tmp_path / "clean")],
-                   cwd=PROJECT, env=env, check=True, capture_output=True)
+    kill_midway_then_resume(args, killed, progress, rows_before_kill=7, timeout=120)
+    assert run_cli("run", *args, "--runs-dir", str(tmp_path / "clean")).returncode == 0
     resumed, clean = rows_of(killed, seed=3), rows_of(tmp_path / "clean", seed=3)
     assert len(resumed) > 8
     assert strip_wall(resumed) == strip_wall(clean)
