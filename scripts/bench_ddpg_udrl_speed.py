@@ -10,6 +10,8 @@ measured per-step and per-gradient-step costs, so a short run suffices.
 
 from __future__ import annotations
 
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
+
 import argparse
 import json
 import time

@@ -18,6 +18,8 @@ Usage::
 
 from __future__ import annotations
 
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
+
 import argparse
 import time
 

@@ -9,6 +9,8 @@ CPU time of the process: on a shared machine the CPU time is the fairer number.
 
 from __future__ import annotations
 
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
+
 import argparse
 import shutil
 import sys

@@ -1,4 +1,5 @@
 """Drive goal-conditioned runs through the runner (until the CLI lands): algo env seeds [budget]."""
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
 import sys
 from pathlib import Path
 

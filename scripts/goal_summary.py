@@ -4,6 +4,7 @@ same evaluation episodes (same reset seeds as the last evaluation round).
 
 Usage: python scripts/goal_summary.py RUNS_DIR ENV_ID
 """
+import bench  # noqa: F401  (first: single-threaded BLAS before numpy loads)
 import sys
 from pathlib import Path
 
