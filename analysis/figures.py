@@ -70,12 +70,18 @@ def learning_curves(bands: pd.DataFrame, env_id: str, colors: dict[str, tuple], 
     return _save(fig, out_dir, stem or f"curves_{slug(env_id)}")
 
 
+def _env_grid(n: int, height: float):
+    """A figure with one panel per environment, at most 4 per row: (fig, axes, rows)."""
+    ncol = min(4, n)
+    nrow = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, height * nrow), squeeze=False)
+    return fig, axes, nrow
+
+
 def learning_curves_grid(bands: pd.DataFrame, colors: dict[str, tuple], out_dir: Path) -> list[Path]:
     """All envs' learning curves side by side (Figure 2 layout), one shared legend."""
     envs = sorted(bands["env_id"].unique())
-    ncol = min(4, len(envs))
-    nrow = int(np.ceil(len(envs) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.3 * nrow), squeeze=False)
+    fig, axes, nrow = _env_grid(len(envs), height=3.3)
     for ax, env_id in zip(axes.ravel(), envs):
         g = bands[bands["env_id"] == env_id]
         for algo, c in g.groupby("algo", sort=True):
@@ -97,9 +103,7 @@ def command_sweeps(sweeps: pd.DataFrame, conformance: pd.DataFrame, colors: dict
                    out_dir: Path) -> list[Path]:
     """Figure 4: achieved vs commanded return per env, identity line, Spearman and nMAE."""
     envs = sorted(sweeps["env_id"].unique())
-    ncol = min(4, len(envs))
-    nrow = int(np.ceil(len(envs) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.6 * nrow), squeeze=False)
+    fig, axes, nrow = _env_grid(len(envs), height=3.6)
     for ax, env_id in zip(axes.ravel(), envs):
         g = sweeps[sweeps["env_id"] == env_id]
         lo, hi = float(g["command"].min()), float(g["command"].max())
