@@ -122,10 +122,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         seeds = config.seeds[: args.seeds]
     else:
         seeds = config.seeds if args.suite else config.seeds[:1]
-    cells = [Cell(e, a, s) for e in envs for a in algos for s in seeds]
+    pairs = [(e, a) for e in envs for a in algos]
+    if args.suite:
+        pairs = _compatible(pairs)
+    cells = [Cell(e, a, s) for e, a in pairs for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
     workers = min(args.workers, len(cells))
-    print(f"bench run: {len(cells)} cells ({len(algos)} algos x {len(envs)} envs x {len(seeds)} seeds), "
+    print(f"bench run: {len(cells)} cells ({len(pairs)} env-algo pairs x {len(seeds)} seeds), "
           f"{workers} workers, runs in {args.runs_dir}", file=sys.stderr)
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
@@ -146,6 +149,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                 pass
         print(f"  failed: {cell}: {error} (see {d / 'error.log'})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _compatible(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (env, algo) pairs of a suite that can run: goal-conditioned methods on goal
+    environments, the others on Box-observation environments."""
+    from algorithms import get_algorithm
+    from bench.runner import check_compatible
+    from envs import make_env
+
+    keep = []
+    for env_id in dict.fromkeys(e for e, _ in pairs):
+        env = make_env(env_id)
+        for e, a in pairs:
+            if e != env_id:
+                continue
+            try:
+                check_compatible(get_algorithm(a), a, e, env)
+                keep.append((e, a))
+            except BenchError:
+                pass
+        env.close()
+    return keep
 
 
 def cmd_status(args: argparse.Namespace) -> int:

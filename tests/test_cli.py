@@ -83,3 +83,11 @@ def test_status_and_list(existing_runs):
     assert out.returncode == 0 and "ars" in out.stdout and "Swimmer-v3" in out.stdout
     out = run_cli("status", "--runs-dir", "/nonexistent/runs")
     assert_one_clean_error(out, "no run store")
+
+
+def test_suite_pairs_only_compatible_algorithms_and_envs():
+    from bench.cli import _compatible
+
+    pairs = _compatible([("InvertedPendulum-v2", "ars"), ("InvertedPendulum-v2", "her"),
+                         ("Nav2D-v0", "her"), ("Nav2D-v0", "poligen")])
+    assert pairs == [("InvertedPendulum-v2", "ars"), ("Nav2D-v0", "her")]
