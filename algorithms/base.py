@@ -101,6 +101,11 @@ class Algorithm(abc.ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
 
+    def final_state(self) -> dict[str, Any]:
+        """What a complete run keeps (``model.pt``): the trained model without training-only
+        state such as replay buffers. Default: everything (:meth:`state_dict`)."""
+        return self.state_dict()
+
     def training_stats(self) -> dict[str, float]:
         """Optional scalars logged beside each evaluation row (e.g. best training return)."""
         return {}

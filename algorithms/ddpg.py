@@ -235,6 +235,10 @@ class DDPG(Algorithm):
             "vec_seeds": list(self._vec._seeds),
         }
 
+    def final_state(self) -> dict[str, Any]:
+        """Networks, optimisers and counters, without the replay buffer."""
+        return {"env_steps": self.env_steps, "sb3": sb3_state_dict(self.model, include_buffer=False)}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.env_steps = state["env_steps"]
         self._since_train = state["since_train"]

@@ -479,6 +479,12 @@ class GPIM(Algorithm):
             "env_steps": self.env_steps, "stats": dict(self.stats),
         }
 
+    def final_state(self) -> dict[str, Any]:
+        """Networks and optimisers, without the replay buffers."""
+        state = self.state_dict()
+        del state["buffers"]
+        return state
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.disc.load_state_dict(state["nets"]["disc"])
         self.skill.load_state_dict(state["nets"]["skill"])

@@ -143,6 +143,11 @@ class HER(Algorithm):
                 "env_steps": self.env_steps, "use_her": self.use_her,
                 "reset_seeds": list(self.vec_env._seeds)}
 
+    def final_state(self) -> dict[str, Any]:
+        """Networks, optimisers and counters, without the replay buffer."""
+        return {"env_steps": self.env_steps, "use_her": self.use_her,
+                "sb3": sb3_state_dict(self.model, include_buffer=False)}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state["use_her"] != self.use_her:
             raise ValueError("checkpoint was written with a different use_her setting")

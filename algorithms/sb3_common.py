@@ -59,8 +59,9 @@ _MODEL_ATTRS = ("num_timesteps", "_n_updates", "_episode_num", "_last_obs", "_la
                 "_last_episode_starts", "_current_progress_remaining", "_total_timesteps", "_num_timesteps_at_start")
 
 
-def sb3_state_dict(model: Any) -> dict[str, Any]:
-    """Exact training state of an SB3 off-policy model and of its (single) training env."""
+def sb3_state_dict(model: Any, include_buffer: bool = True) -> dict[str, Any]:
+    """Exact training state of an SB3 off-policy model and of its (single) training env
+    (``include_buffer=False``: without the replay buffer, for a finished run's model)."""
     state: dict[str, Any] = {
         "policy": copy.deepcopy(model.policy.state_dict()),
         "actor_optimizer": copy.deepcopy(model.actor.optimizer.state_dict()),
@@ -68,7 +69,7 @@ def sb3_state_dict(model: Any) -> dict[str, Any]:
         "attrs": {k: copy.deepcopy(getattr(model, k, None)) for k in _MODEL_ATTRS},
         "action_noise": copy.deepcopy(model.action_noise),
         "action_space_rng": copy.deepcopy(model.action_space.np_random.bit_generator.state),
-        "replay_buffer": _buffer_state(model.replay_buffer),
+        "replay_buffer": _buffer_state(model.replay_buffer) if include_buffer else None,
         "env": env_state(model.get_env().envs[0]),
     }
     if getattr(model, "log_ent_coef", None) is not None:  # SAC's learned temperature

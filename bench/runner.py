@@ -256,12 +256,15 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         rows.append(row)
         store.write_rows(d / store.PROGRESS, rows)
 
-    last_checkpoint = [time.time()]
+    # checkpoint at most every checkpoint_seconds, and never spend over ~5% of the wall
+    # time writing them (a PoliGen checkpoint grows to GBs)
+    last_checkpoint = {"at": time.time(), "took": 0.0}
 
     def checkpoint() -> None:
-        last_checkpoint[0] = time.time()
+        t0 = time.time()
         store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
                                                      "progress": rows, "wall_time": wall()})
+        last_checkpoint.update(at=time.time(), took=time.time() - t0)
 
     if resuming:
         store.write_rows(d / store.PROGRESS, rows)  # drop rows written after the checkpoint
@@ -275,8 +278,9 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         algo.learn(target)
         evaluate_now()
         finished = algo.env_steps >= settings.budget
+        since = time.time() - last_checkpoint["at"]
         due = (len(rows) % settings.checkpoint_every == 0
-               and time.time() - last_checkpoint[0] >= settings.checkpoint_seconds)
+               and since >= max(settings.checkpoint_seconds, 20 * last_checkpoint["took"]))
         if finished or due:
             checkpoint()
         status("running")
@@ -301,7 +305,10 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     meta["finished_at"] = time.time()
     meta["wall_time_s"] = final["wall_time_s"]
     store.write_json(d / store.META, meta)
+    # the run is complete: keep the trained model, then drop the resume state (replay buffers)
+    store.save_checkpoint(d / store.MODEL, {"algo": algo.final_state(), "env_steps": algo.env_steps})
     store.write_json(d / store.FINAL, final)
+    (d / store.CHECKPOINT).unlink(missing_ok=True)
     status("done")
     for e in eval_envs:
         e.close()

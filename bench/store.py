@@ -7,7 +7,8 @@ Layout (``runs/<env_id>/<algo>/seed_<k>/``)::
     progress.csv    one row per evaluation
     final.json      final result; exists only when the run is complete
     status.json     running / done / failed (+ env steps, error)
-    checkpoint.pt   everything needed to resume
+    checkpoint.pt   everything needed to resume (removed once the run is complete)
+    model.pt        the trained model of a complete run (``Algorithm.final_state``)
     sweep.csv       command or goal sweep (conditioned algorithms)
 
 Every file is written to a temporary file in the same directory and renamed into
@@ -29,8 +30,9 @@ import torch
 
 from bench.errors import BenchError
 
-CONFIG, META, PROGRESS, FINAL, STATUS, CHECKPOINT, SWEEP = (
-    "config.json", "meta.json", "progress.csv", "final.json", "status.json", "checkpoint.pt", "sweep.csv")
+CONFIG, META, PROGRESS, FINAL, STATUS, CHECKPOINT, SWEEP, MODEL = (
+    "config.json", "meta.json", "progress.csv", "final.json", "status.json", "checkpoint.pt", "sweep.csv",
+    "model.pt")
 
 
 def run_dir(runs_dir: Path, env_id: str, algo: str, seed: int) -> Path:
@@ -122,9 +124,20 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    """``torch.save`` streamed into a temporary file, then renamed (no in-memory copy:
+    a PoliGen checkpoint can hold 10k policies, 2.7 GB)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -70,6 +70,15 @@ def test_policy_is_batched_and_within_bounds():
     assert np.all(act >= -3.0) and np.all(act <= 3.0)
 
 
+def test_final_state_keeps_the_networks_not_the_replay_buffer():
+    algo = make_ddpg()
+    algo.learn(200)
+    final = algo.final_state()
+    assert final["sb3"]["replay_buffer"] is None and algo.state_dict()["sb3"]["replay_buffer"]["_filled"] == 200
+    for k, v in algo.model.policy.state_dict().items():
+        assert torch.equal(final["sb3"]["policy"][k], v)
+
+
 @pytest.mark.parametrize("env_id", ["Swimmer-v3", "MountainCarContinuous-v0", "InvertedPendulum-v2"])
 def test_resume_continues_identically(env_id):
     obs = np.random.default_rng(0).standard_normal((4, make_env(env_id).observation_space.shape[0]))

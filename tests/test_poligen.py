@@ -205,6 +205,34 @@ def test_checkpoint_round_trip_gives_identical_next_actions():
         np.testing.assert_array_equal(a.policy(c)(obs), b.policy(c)(obs))
 
 
+def test_wrapped_buffer_round_trip_samples_identically():
+    buf = ReplayBuffer(capacity=5, n_params=3, exponent=1.1)
+    for i in range(8):
+        buf.add(np.full(3, i, np.float32), float(i))
+    state = _roundtrip({"b": buf.state_dict()})["b"]
+    old_format = {"thetas": buf.ordered()[0].copy(), "returns": buf.ordered()[1].copy()}  # oldest first, no ptr
+    for s in (state, old_format):
+        other = ReplayBuffer(capacity=5, n_params=3, exponent=1.1)
+        other.load_state_dict(s)
+        r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
+        for _ in range(3):
+            np.testing.assert_array_equal(buf.thetas[buf.sample(r1, 16)], other.thetas[other.sample(r2, 16)])
+        other.add(np.full(3, 8, np.float32), 8.0)
+        np.testing.assert_array_equal(other.ordered()[1], [4, 5, 6, 7, 8])
+
+
+def test_final_state_drops_the_policies_and_still_acts():
+    a = make_poligen(seed=3)
+    a.learn(800)
+    final = _roundtrip(a.final_state())
+    assert "thetas" not in final["buffer"] and len(final["buffer"]["returns"]) == a.buffer.size
+    b = make_poligen(seed=77)
+    b.load_state_dict(final)
+    obs = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    for c in (None, -700.0):
+        np.testing.assert_array_equal(a.policy(c)(obs), b.policy(c)(obs))
+
+
 def test_same_seed_same_run_and_commands_change_the_policy():
     a, b = make_poligen(seed=5), make_poligen(seed=5)
     a.learn(600)

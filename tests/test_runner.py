@@ -46,8 +46,9 @@ def test_complete_run_directory(tmp_path):
     cfg = load_config()
     assert run_cell(Cell(IP, "ars", 0), cfg, tmp_path, budget=3000) == "done"
     d = store.run_dir(tmp_path, IP, "ars", 0)
-    for name in ("config.json", "meta.json", "progress.csv", "final.json", "status.json", "checkpoint.pt"):
+    for name in ("config.json", "meta.json", "progress.csv", "final.json", "status.json", "model.pt"):
         assert (d / name).exists(), name
+    assert not (d / "checkpoint.pt").exists()  # a complete run keeps its model, not its resume state
     meta = store.read_json(d / "meta.json")
     assert meta["gym_id"] == "InvertedPendulum-v4" and meta["env_id"] == IP and "torch" in meta["versions"]
     rows = rows_of(tmp_path)
