@@ -215,3 +215,38 @@ def goal_sweeps(goal_sweeps: pd.DataFrame, env_id: str, out_dir: Path) -> list[P
         fig.colorbar(sc, ax=axes[0].tolist(), label="success rate over runs", shrink=0.85)
     fig.suptitle(env_id, fontsize=11)
     return _save(fig, out_dir, f"figure4_goal_sweep_{slug(env_id)}")
+
+
+def probing_pca(snapshot: dict[str, np.ndarray], title: str, stem: str, out_dir: Path) -> list[Path]:
+    """Figure 3-style map of policy space: PCA of the probing actions of the replay-buffer
+    policies (dots, coloured by their training return) with the generated policies for the
+    sweep commands projected on the same two components (stars, coloured by command,
+    joined in command order). The paper fills Delaunay cells; a scatter shows the same map.
+
+    :param snapshot: a run's ``probing.npz`` (:meth:`algorithms.poligen.PoliGen.probing_snapshot`)
+    """
+    buf = np.asarray(snapshot["buffer_probing_actions"], np.float64)
+    gen = np.asarray(snapshot["generated_probing_actions"], np.float64)
+    returns, commands = np.asarray(snapshot["buffer_returns"]), np.asarray(snapshot["commands"])
+    mean = buf.mean(0)
+    _, sv, vt = np.linalg.svd(buf - mean, full_matrices=False)
+    share = sv[:2] ** 2 / max(float((sv ** 2).sum()), 1e-12)
+    xb, xg = (buf - mean) @ vt[:2].T, (gen - mean) @ vt[:2].T
+    values = np.concatenate([returns, commands])
+    norm = plt.Normalize(float(values.min()), float(values.max()))
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    order = np.argsort(returns)  # best policies drawn on top
+    sc = ax.scatter(xb[order, 0], xb[order, 1], c=returns[order], cmap="viridis", norm=norm, s=8, alpha=0.7,
+                    linewidths=0, label=f"buffer policies (n={len(buf)})")
+    ax.plot(xg[:, 0], xg[:, 1], color="0.3", lw=0.8, zorder=2)
+    ax.scatter(xg[:, 0], xg[:, 1], c=commands, cmap="viridis", norm=norm, marker="*", s=120, edgecolors="k",
+               linewidths=0.6, zorder=3, label=f"generated, {len(commands)} commands")
+    for i in (0, len(commands) - 1):
+        ax.annotate(f"c={commands[i]:g}", xg[i], textcoords="offset points", xytext=(5, 5), fontsize=8)
+    fig.colorbar(sc, ax=ax, label="return (dots) / command (stars)")
+    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({share[1]:.0%})" if len(share) > 1 else "PC 2")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return _save(fig, out_dir, stem)

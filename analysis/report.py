@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import figures, stats, tables
 from analysis.load import RunSet, load_runs
+from bench import store
 from bench.config import BenchConfig
 from bench.errors import BenchError
 
@@ -183,6 +185,30 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                         "command and achieved return, nMAE = mean |achieved − command| / width of the env's "
                         "return range; both averaged over runs.</p>" + _img(p, out_dir, "command sweeps")
                         + tables.to_html(conf))
+
+    # Figure 3: probing-action map of the policy space (one run per env: the lowest seed)
+    probing_figs = []
+    for (env_id, algo), g in rs.finals.groupby(["env_id", "algo"], sort=True):
+        seed_ = int(g["seed"].min())
+        npz = store.run_dir(rs.runs_dir, env_id, algo, seed_) / "probing.npz"
+        if not npz.exists():
+            continue
+        try:
+            with np.load(npz) as z:
+                snap = {k: z[k] for k in z.files}
+            p = figures.probing_pca(snap, f"{env_id}: {algo}, seed {seed_}",
+                                    f"figure3_probing_{figures.slug(env_id)}_{algo}", fig_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            notes.append(f"{npz}: unreadable probing snapshot ({type(exc).__name__}); Figure 3 left out")
+            continue
+        files += p
+        probing_figs.append(_img(p, out_dir, f"{env_id}: {algo}"))
+    if probing_figs:
+        sections.append("<h2>Figure 3: policy space seen through the probing states</h2><p>PCA of the "
+                        "evaluator's probing actions at the end of one run per environment: dots are the replay "
+                        "buffer's (noisy) training policies coloured by their return, stars the generator's "
+                        "policies for the sweep commands on the same axes, coloured by command.</p>"
+                        + "".join(probing_figs))
 
     # Figure 4 analogue for goal-conditioned methods
     if not rs.goal_sweeps.empty:

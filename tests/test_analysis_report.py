@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,6 +22,12 @@ def built(tmp_path_factory) -> tuple[Path, report.Report]:
     synthetic.write_benchmark(runs, ENVS, ["ars", "poligen"], 5, n_evals=15, final_window=5)
     synthetic.write_benchmark(runs, ENVS[:1], ["udrl"], 3, n_evals=15, final_window=5)  # udrl: one env only
     synthetic.write_run(runs / ENVS[0] / "ars" / "seed_9", ENVS[0], "ars", 9, n_evals=15, state="failed")
+    # PoliGen's probing snapshot (Figure 3): a readable one on the first env, a damaged one on the second
+    rng = np.random.default_rng(0)
+    np.savez(runs / ENVS[0] / "poligen" / "seed_0" / "probing.npz",
+             buffer_probing_actions=rng.standard_normal((40, 20)), buffer_returns=rng.uniform(0, 1000, 40),
+             commands=np.linspace(0, 1000, 21), generated_probing_actions=rng.standard_normal((21, 20)))
+    (runs / ENVS[1] / "poligen" / "seed_0" / "probing.npz").write_bytes(b"not a zip")
     rep = report.build_report(runs, root / "out", load_config(check_algorithms=False), reps=200)
     return root / "out", rep
 
@@ -30,7 +37,8 @@ def test_report_files(built):
     for name in ("index.html", "table1.md", "table1.tex", "table1.csv", "curves.csv", "aggregates.csv",
                  "figures/figure2_curves.png", "figures/figure2_curves.pdf", "figures/figure4_command_sweeps.png",
                  "figures/aggregate_intervals.png", "figures/performance_profiles.pdf",
-                 "figures/probability_of_improvement.png", f"figures/curves_{ENVS[0]}.png"):
+                 "figures/probability_of_improvement.png", f"figures/curves_{ENVS[0]}.png",
+                 f"figures/figure3_probing_{ENVS[0]}_poligen.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert rep.runs == 2 * 2 * 5 + 3 and rep.excluded == 1
     assert rep.missing_cells == [(ENVS[1], "udrl")]
@@ -54,6 +62,7 @@ def test_index_lists_everything(built):
     for text in ("Table 1", "figure2_curves.png", "figure4_command_sweeps.png", "performance_profiles.png",
                  "synthetic failure", "MountainCarContinuous-v0 / udrl", "budget", "versions", "Spearman"):
         assert text in page, text
+    assert "Figure 3" in page and f"{ENVS[1]}/poligen/seed_0/probing.npz: unreadable probing snapshot" in page
     # aggregates leave out the env where udrl has no runs, and say so
     assert "no complete runs of udrl" in page
 
