@@ -10,7 +10,8 @@ store. An algorithm only answers four questions:
 - ``policy(command)``: a deterministic evaluation policy, a callable mapping a *batch*
   of observations to a batch of actions. Return-conditioned methods take a return
   command (``None`` = the method's own evaluation command); goal-conditioned methods
-  read the goal from the (dict) observation.
+  read the goal from the (dict) observation. A policy that must see the rewards of its
+  episode (UDRL) is a :class:`RewardAwarePolicy`.
 - ``state_dict()`` / ``load_state_dict()``: everything needed to resume exactly,
   including the algorithm's own random generators and its training environment state.
 """
@@ -33,6 +34,31 @@ class EnvFactory(Protocol):
     """Creates a fresh training environment (unseeded; the algorithm seeds its resets)."""
 
     def __call__(self, *, remove_survival_bonus: bool = False) -> gym.Env: ...
+
+
+class RewardAwarePolicy(abc.ABC):
+    """An evaluation policy whose input follows the rewards of its own episode (UDRL's
+    command update ``d_r -= r``). The runner's evaluation and sweeps call :meth:`reset`
+    before a batch of lockstep episodes, :meth:`act` with the indices of the episodes still
+    running, and :meth:`observe` with their rewards after every step. Called like a plain
+    policy, it acts as at the first step of fresh episodes."""
+
+    @abc.abstractmethod
+    def reset(self, n: int) -> None:
+        """A new batch of ``n`` episodes starts."""
+
+    @abc.abstractmethod
+    def act(self, obs: Obs, idx: np.ndarray) -> np.ndarray:
+        """Actions for the observations of the running episodes ``idx`` (indices into the batch)."""
+
+    @abc.abstractmethod
+    def observe(self, rewards: np.ndarray, idx: np.ndarray) -> None:
+        """Rewards of the step just taken by the episodes ``idx``."""
+
+    def __call__(self, obs: Obs) -> np.ndarray:
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
+        self.reset(n)
+        return self.act(obs, np.arange(n))
 
 
 @dataclass(frozen=True)

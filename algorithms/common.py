@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -179,7 +179,8 @@ def _put(obs: Any, i: int, value: Any) -> None:
 
 
 def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps: int | None = None,
-                 record_obs: bool = False, reset_options: list[dict | None] | None = None) -> Episodes:
+                 record_obs: bool = False, reset_options: list[dict | None] | None = None,
+                 observe: Callable[[np.ndarray, np.ndarray], None] | None = None) -> Episodes:
     """Run one episode in each env in lockstep, with one batched policy call per step.
 
     :param envs: one environment per episode
@@ -190,6 +191,8 @@ def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps
     :param max_steps: stop every episode after this many steps (None = the env's time limit)
     :param record_obs: also return the observations visited (Box observations only)
     :param reset_options: per-env ``options`` passed to ``reset`` (e.g. a fixed goal)
+    :param observe: called after every step with the rewards of the envs ``idx`` that acted,
+        ``observe(rewards, idx)``
     """
     n = len(envs)
     options = reset_options or [None] * n
@@ -208,8 +211,10 @@ def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps
             visited.append(np.array(current, copy=True))
         actions = act_fn(current, alive)
         still = []
+        step_rewards = np.zeros(alive.size)
         for j, i in enumerate(alive):
             o, r, term, trunc, info = envs[i].step(actions[j])
+            step_rewards[j] = r
             returns[i] += r
             lengths[i] += 1
             _put(obs, i, o)
@@ -218,6 +223,8 @@ def run_episodes(envs: list[gym.Env], act_fn, seeds: list[int | None], max_steps
                 success[i] = float(info.get("is_success", info.get("success", 0.0)))
             if not (term or trunc):
                 still.append(i)
+        if observe is not None:
+            observe(step_rewards, alive)
         alive = np.asarray(still, dtype=np.int64)
         t += 1
     result = Episodes(returns, lengths, visited)

@@ -34,15 +34,9 @@ and command sweep): the length of the replay episode whose return is closest to 
 command (ties: the longest), i.e. "as long as the agent has needed to get about that
 return"; with the evaluation command it is the mean length of the ``last_few`` best.
 
-Deviation: the runner's evaluation policy sees observations only, not rewards, so in
-evaluation and sweeps the command cannot follow the ``d_r -= r`` rule. The evaluation
-policy keeps a per-row step counter instead: each call counts one step for every row of
-the batch and decrements ``d_h`` and ``d_r`` by ``command / horizon`` (the command's
-average reward per step) — exact on tasks with a constant reward per step such as
-InvertedPendulum (+1), an approximation elsewhere. The counters restart when the batch
-size grows (a new round of episodes); rows that finish early drop out of the batch, so
-later rows are assumed to be alive ones (true for the runner's lockstep rollouts, where
-all episodes start together and the batch only shrinks).
+Evaluation and sweeps follow the same rule: the policy is a
+:class:`algorithms.base.RewardAwarePolicy` that sees the rewards of its episodes, so
+``d_r -= r`` and ``d_h = max(d_h - 1, 1)`` after every step, per episode.
 
 Command scales: the paper's (Srivastava et al.) ``return_scale``/``horizon_scale`` were
 tuned for LunarLander-sized returns. Here they default to ``1 / (return range width)``
@@ -58,13 +52,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from algorithms.base import Algorithm, EnvFactory, EnvInfo, Policy
+from algorithms.base import Algorithm, EnvFactory, EnvInfo, Policy, RewardAwarePolicy
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 1.0
 
@@ -157,6 +151,28 @@ def trailing_segment_targets(rewards: list[np.ndarray], ep_idx: np.ndarray,
     d_r = np.array([rewards[e][t:].sum() for e, t in zip(ep_idx, t1)], np.float64)
     d_h = np.array([len(rewards[e]) - t for e, t in zip(ep_idx, t1)], np.float64)
     return d_r, d_h
+
+
+class CommandPolicy(RewardAwarePolicy):
+    """UDRL's deterministic evaluation policy: the Gaussian mean under the command
+    ``(d_r, d_h)``, which follows each episode's rewards (``d_r -= r``, ``d_h = max(d_h - 1, 1)``)."""
+
+    def __init__(self, params: list[np.ndarray], activation: str, scale: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 d_r0: float, d_h0: float, low: np.ndarray, high: np.ndarray):
+        self.params, self.activation, self.scale = params, activation, scale
+        self.d_r0, self.d_h0, self.low, self.high = d_r0, d_h0, low, high
+        self.reset(0)
+
+    def reset(self, n: int) -> None:
+        self.d_r, self.d_h = np.full(n, self.d_r0), np.full(n, self.d_h0)
+
+    def act(self, obs: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, np.float64).reshape(len(idx), -1)
+        mean, _ = _numpy_forward(self.params, self.activation, obs, self.scale(self.d_r[idx], self.d_h[idx]).astype(np.float64))
+        return self.low + 0.5 * (mean + 1.0) * (self.high - self.low)
+
+    def observe(self, rewards: np.ndarray, idx: np.ndarray) -> None:
+        self.d_r[idx], self.d_h[idx] = update_command(self.d_r[idx], self.d_h[idx], rewards)
 
 
 class UDRL(Algorithm):
@@ -319,28 +335,9 @@ class UDRL(Algorithm):
     def policy(self, command: float | None = None) -> Policy:
         if command is None:
             command = self.eval_command()
-        d_r0 = float(command)
-        d_h0 = self._horizon_for(d_r0) if self.episodes else float(self.env_info.max_episode_steps)
-        per_step = d_r0 / d_h0
-        params = self._numpy_params()
-        activation = self.config.activation
-        low, high = self._low, self._high
-        state = {"n": 0, "t": 0}
-
-        def act(obs: np.ndarray) -> np.ndarray:
-            obs = np.asarray(obs, np.float64).reshape(len(obs), -1)
-            if len(obs) > state["n"]:  # a new round of episodes
-                state["t"] = 0
-            state["n"] = len(obs)
-            t = state["t"]
-            d_h = max(d_h0 - t, 1.0)
-            d_r = d_r0 - per_step * min(t, d_h0 - 1)
-            state["t"] += 1
-            cmd = np.repeat(self._scale(np.array([d_r]), np.array([d_h])).astype(np.float64), len(obs), axis=0)
-            mean, _ = _numpy_forward(params, activation, obs, cmd)
-            return low + 0.5 * (mean + 1.0) * (high - low)
-
-        return act
+        d_h0 = self._horizon_for(float(command)) if self.episodes else float(self.env_info.max_episode_steps)
+        return CommandPolicy(self._numpy_params(), self.config.activation, self._scale, float(command), d_h0,
+                             self._low, self._high)
 
     def training_stats(self) -> dict[str, float]:
         rets = [e["ret"] for e in self.episodes]

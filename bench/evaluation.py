@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from algorithms.base import Policy
+from algorithms.base import Policy, RewardAwarePolicy
 from algorithms.common import Episodes, run_episodes
 
 #: offset that keeps evaluation reset seeds apart from any training seed
@@ -29,7 +29,12 @@ def eval_seeds(run_seed: int, eval_index: int, episodes: int) -> list[int]:
 
 def run_policy(policy: Policy, envs: list[gym.Env], seeds: list[int],
                reset_options: list[dict | None] | None = None) -> Episodes:
-    """Run one episode per env with a batched deterministic policy."""
+    """Run one episode per env with a batched deterministic policy (a
+    :class:`RewardAwarePolicy` also sees the rewards of its episodes)."""
+    if isinstance(policy, RewardAwarePolicy):
+        policy.reset(len(envs))
+        return run_episodes(envs, lambda obs, idx: np.asarray(policy.act(obs, idx)), seeds,
+                            reset_options=reset_options, observe=policy.observe)
     return run_episodes(envs, lambda obs, idx: np.asarray(policy(obs)), seeds, reset_options=reset_options)
 
 

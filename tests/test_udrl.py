@@ -97,6 +97,43 @@ def test_exploration_and_evaluation_commands():
     assert algo._horizon_for(5.2) == 8.0  # the episode whose return is closest
 
 
+class Countdown(gym.Env):
+    """Reward ``k`` per step for ``length`` steps (each env its own k and length)."""
+
+    def __init__(self, k: float, length: int):
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.k, self.length, self.t = k, length, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(2, np.float32), self.k, False, self.t >= self.length, {}
+
+
+def test_evaluation_command_follows_each_episodes_rewards():
+    algo = make_udrl()
+    policy = algo.policy(30.0)
+    seen = []  # (d_r, d_h) rows the behaviour function receives at each step
+    scale = policy.scale
+    policy.scale = lambda d_r, d_h: (seen.append(np.stack([d_r, d_h], -1)), scale(d_r, d_h))[1]
+    envs = [Countdown(k=2.0, length=3), Countdown(k=5.0, length=5)]
+    for _ in range(2):  # a second round starts from the command again
+        seen.clear()
+        run_policy(policy, envs, [0, 1])
+        d_h0 = policy.d_h0
+        np.testing.assert_allclose(seen[0], [[30, d_h0], [30, d_h0]])
+        np.testing.assert_allclose(seen[2], [[26, max(d_h0 - 2, 1)], [20, max(d_h0 - 2, 1)]])
+        np.testing.assert_allclose(seen[3], [[15, max(d_h0 - 3, 1)]])  # the first episode has ended
+        assert len(seen) == 5
+    plain = algo.policy(30.0)(np.zeros((2, 2)))  # called like a plain policy: the command as given
+    assert plain.shape == (2, 1)
+
+
 def test_learns_cheap_task():
     algo = make_udrl(seed=0)
     envs = [SignMatch() for _ in range(10)]
