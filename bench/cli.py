@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fresh", action="store_true",
                      help="discard stored runs of these cells whose configuration differs, and start them again")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
+    run.add_argument("--executor", choices=["local", "ray"], default="local",
+                     help="local process pool (default) or Ray tasks (pip install -e '.[ray]')")
+    run.add_argument("--ray-address", default=None,
+                     help="Ray cluster to join, e.g. auto (default: $RAY_ADDRESS, else a local Ray with --workers CPUs); "
+                          "the runs directory must be shared by all nodes")
 
     status = sub.add_parser("status", help="list cells with their state and last evaluation")
     _common(status)
@@ -128,11 +133,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = [Cell(e, a, s) for e, a in pairs for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
     workers = min(args.workers, len(cells))
+    where = f"{workers} workers" if args.executor == "local" else f"Ray ({args.ray_address or 'local'})"
     print(f"bench run: {len(cells)} cells ({len(pairs)} env-algo pairs x {len(seeds)} seeds), "
-          f"{workers} workers, runs in {args.runs_dir}", file=sys.stderr)
+          f"{where}, runs in {args.runs_dir}", file=sys.stderr)
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
-                             fresh=args.fresh, on_update=display.update)
+                             fresh=args.fresh, on_update=display.update, executor=args.executor,
+                             address=args.ray_address)
     failed = [c for c, s in outcomes.items() if s == "failed"]
     skipped = sum(s == "skipped" for s in outcomes.values())
     print(f"bench run: {len(cells) - len(failed) - skipped} done, {skipped} already complete, "

@@ -322,10 +322,13 @@ def _worker_init() -> None:
 
 def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers: int = 1,
               budget: int | None = None, fresh: bool = False,
-              on_update: Callable[[dict[Cell, str]], None] | None = None) -> dict[Cell, str]:
+              on_update: Callable[[dict[Cell, str]], None] | None = None,
+              executor: str = "local", address: str | None = None) -> dict[Cell, str]:
     """Run cells (a process pool when ``workers > 1``); return each cell's outcome.
 
     :param on_update: called about twice a second with the outcomes so far (for progress display)
+    :param executor: ``local`` (this machine) or ``ray`` (:mod:`bench.ray_executor`)
+    :param address: the Ray cluster to join (None: a local Ray instance with ``workers`` CPUs)
     """
     runs_dir = Path(runs_dir)
     preflight(cells, config, runs_dir, budget, fresh)
@@ -336,6 +339,11 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
             if (d / store.FINAL).exists() and (d / store.CONFIG).exists():
                 outcomes[cell] = "skipped"
         cells = [c for c in cells if c not in outcomes]
+    if executor == "ray" and cells:
+        from bench.ray_executor import run_on_ray
+
+        return run_on_ray(cells, config, runs_dir, budget=budget, fresh=fresh, outcomes=outcomes,
+                          workers=workers, address=address, on_update=on_update)
     if workers <= 1 or len(cells) <= 1:
         for cell in cells:
             outcomes[cell] = "running"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e ".[test]"
+python -m pip install --quiet -e ".[test,ray]"
 bench run --algo ars --env MountainCarContinuous-v0 --seeds 3 --budget 20000 --runs-dir runs/quickstart
 bench status --runs-dir runs/quickstart
 bench report --runs-dir runs/quickstart --out report/quickstart
