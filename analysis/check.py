@@ -17,7 +17,9 @@ through :func:`bench.runner.run_cells` and compares each cell with the committed
 - otherwise pass (marked "improved" above ``CI high + tolerance * progress``).
 
 A cell marked ``rule = "completes"`` in the smoke file (an algorithm that learns nothing
-measurable at a budget CI can afford) only fails when one of its runs fails.
+measurable at a budget CI can afford) only fails when one of its runs fails. A cell with
+``metric = "success_rate"`` (goal-conditioned methods) applies the same rule to the mean
+final success rate, with random = 0 and reference span 1.
 
 Algorithms in the smoke file that are not registered are skipped with a message.
 ``bench check --update`` rewrites the baseline from the new runs and prints what changed.
@@ -48,6 +50,8 @@ SMOKE_PATH = HERE / "smoke.toml"
 BASELINE_PATH = HERE / "baseline.json"
 CHECK_SUBDIR = "_check"
 BASELINE_FORMAT = 1
+#: what a cell's rule may compare: per-run final value columns of analysis.load's finals
+METRICS = ("final_return", "success_rate")
 #: protocol keys a smoke env table may set (the cell sets the budget)
 _PROTOCOL_INTS = ("eval_interval", "eval_episodes", "final_window", "checkpoint_every", "sweep_episodes",
                   "sweep_points")
@@ -65,6 +69,8 @@ class SmokeCell:
     #: "returns": the statistical rule; "completes": only fail when a run fails (for an
     #: algorithm that learns nothing measurable at a budget CI can afford)
     rule: str = "returns"
+    #: what the rule compares: "final_return" or "success_rate" (goal environments)
+    metric: str = "final_return"
 
     @property
     def key(self) -> str:
@@ -120,7 +126,7 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         where = f"{path}: cell[{i}]"
         if not isinstance(c, dict) or not isinstance(c.get("algo"), str) or not isinstance(c.get("env"), str):
             raise BenchError(f"{where}: expected algo = \"...\" and env = \"...\"")
-        extra = set(c) - {"algo", "env", "budget", "seeds", "hyperparameters", "rule"}
+        extra = set(c) - {"algo", "env", "budget", "seeds", "hyperparameters", "rule", "metric"}
         if extra:
             raise BenchError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         budget = c.get("budget")
@@ -136,7 +142,10 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
         rule = c.get("rule", "returns")
         if rule not in ("returns", "completes"):
             raise BenchError(f'{where}: rule: expected "returns" or "completes", got {rule!r}')
-        cells.append(SmokeCell(c["algo"], c["env"], budget, tuple(cell_seeds), dict(hp), rule))
+        metric = c.get("metric", "final_return")
+        if metric not in METRICS:
+            raise BenchError(f'{where}: metric: expected one of {", ".join(METRICS)}, got {metric!r}')
+        cells.append(SmokeCell(c["algo"], c["env"], budget, tuple(cell_seeds), dict(hp), rule, metric))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise BenchError(f"{path}: a (env, algo) cell is listed twice")
@@ -198,13 +207,16 @@ def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: 
         echo(f"check:   {len(group) - failed} done, {failed} failed ({time.perf_counter() - t0:.0f} s)")
 
 
-def _reference(config: BenchConfig, env_id: str) -> tuple[float, float] | None:
+def _reference(config: BenchConfig, env_id: str, metric: str = "final_return") -> tuple[float, float] | None:
+    """(random, best) of the metric: the env's reference returns, or (0, 1) for success rates."""
+    if metric == "success_rate":
+        return (0.0, 1.0)
     s = config.env(env_id)
     return s.reference or s.return_range
 
 
-def _random_return(config: BenchConfig, env_id: str) -> float | None:
-    ref = _reference(config, env_id)
+def _random_return(config: BenchConfig, env_id: str, metric: str = "final_return") -> float | None:
+    ref = _reference(config, env_id, metric)
     return float(ref[0]) if ref else None
 
 
@@ -212,14 +224,14 @@ def _random_return(config: BenchConfig, env_id: str) -> float | None:
 PROGRESS_FLOOR = 0.1
 
 
-def progress_scale(config: BenchConfig, env_id: str, mean: float) -> float:
-    """What the baseline learned: its mean minus the random-policy return, but at least
-    ``PROGRESS_FLOOR`` of the env's reference span (so a cell that barely learns at smoke
-    budgets is not failed by seed noise), and at least 1."""
-    ref = _reference(config, env_id)
+def progress_scale(config: BenchConfig, env_id: str, mean: float, metric: str = "final_return") -> float:
+    """What the baseline learned: its mean minus the random policy's, but at least
+    ``PROGRESS_FLOOR`` of the reference span (so a cell that barely learns at smoke
+    budgets is not failed by seed noise), and, for returns, at least 1."""
+    ref = _reference(config, env_id, metric)
     if ref is None:
         return max(abs(mean), 1.0)
-    return max(mean - ref[0], PROGRESS_FLOOR * (ref[1] - ref[0]), 1.0)
+    return max(mean - ref[0], PROGRESS_FLOOR * (ref[1] - ref[0]), 1.0 if metric == "final_return" else 0.0)
 
 
 def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, *,
@@ -230,8 +242,9 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
     for c in cells:
         f = rs.finals[(rs.finals["env_id"] == c.env_id) & (rs.finals["algo"] == c.algo)
                       & rs.finals["seed"].isin(c.seeds)].sort_values("seed")
-        x = f["final_return"].to_numpy(dtype=float)
-        problems = []
+        x = f[c.metric].to_numpy(dtype=float) if c.metric in f else np.full(len(f), np.nan)
+        problems = [f"seed {s}: no {c.metric} (not a goal environment?)" for s, v in zip(f["seed"], x) if v != v]
+        f, x = f[x == x], x[x == x]
         ex = rs.excluded[(rs.excluded["env_id"] == c.env_id) & (rs.excluded["algo"] == c.algo)]
         for r in ex.itertuples():
             if r.seed in c.seeds:
@@ -243,7 +256,7 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
             "final_returns": [float(v) for v in x], "protocol": protocol_of(cfg, c),
             "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v)
                                 for k, v in cfg.hyperparameters(c.algo, c.env_id).items()},
-            "problems": problems, "rule": c.rule,
+            "problems": problems, "rule": c.rule, "metric": c.metric,
         }
         if len(x):
             entry["mean"] = float(x.mean())
@@ -253,8 +266,8 @@ def summarize(rs: RunSet, smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig
                 entry["ci"] = [float(ci[0, 0]), float(ci[1, 0])]
             else:
                 entry["ci"] = [float(x[0]), float(x[0])]
-            entry["random_return"] = _random_return(cfg, c.env_id)
-            entry["scale"] = progress_scale(cfg, c.env_id, float(x.mean()))
+            entry["random_return"] = _random_return(cfg, c.env_id, c.metric)
+            entry["scale"] = progress_scale(cfg, c.env_id, float(x.mean()), c.metric)
         out[c.key] = entry
     return out
 
@@ -265,20 +278,25 @@ def compare(baseline: dict[str, Any] | None, current: dict[str, dict[str, Any]],
     base_cells = (baseline or {}).get("cells", {})
     rows = []
     for key, cur in current.items():
-        row = {"cell": key, "runs": f"{len(cur['final_returns'])}/{len(cur['final_returns']) + len(cur['problems'])}",
+        row = {"cell": key, "metric": _METRIC_LABEL[cur.get("metric", "final_return")], "runs": f"{len(cur['final_returns'])}/{len(cur['final_returns']) + len(cur['problems'])}",
                "new mean": cur.get("mean", math.nan), "baseline mean": math.nan, "baseline CI": "",
                "threshold": math.nan}
         b = base_cells.get(key)
         if b is not None:
             lo, hi = b["ci"]
             margin = tolerance * b["scale"]
-            row.update({"baseline mean": b["mean"], "baseline CI": f"[{lo:.1f}, {hi:.1f}]", "threshold": lo - margin})
+            d = 2 if cur.get("metric") == "success_rate" else 1
+            row.update({"baseline mean": b["mean"], "baseline CI": f"[{lo:.{d}f}, {hi:.{d}f}]",
+                        "threshold": lo - margin})
         if cur["problems"]:
             row.update(ok=False, verdict="FAIL: " + "; ".join(cur["problems"]))
         elif cur.get("rule") == "completes":
             row.update(ok=True, verdict="pass (rule: runs complete; returns not compared)", threshold=math.nan)
         elif b is None:
             row.update(ok=False, verdict="FAIL: no baseline for this cell (run `bench check --update`)")
+        elif b.get("metric", "final_return") != cur.get("metric", "final_return"):
+            row.update(ok=False, verdict=f"FAIL: metric changed since the baseline ({b.get('metric', 'final_return')} "
+                                         f"-> {cur.get('metric')}); run `bench check --update` if intended")
         elif b.get("protocol") != cur["protocol"]:
             changed = sorted(k for k in set(b.get("protocol", {})) | set(cur["protocol"])
                              if b.get("protocol", {}).get(k) != cur["protocol"].get(k))
@@ -298,18 +316,26 @@ def compare(baseline: dict[str, Any] | None, current: dict[str, dict[str, Any]],
     for key, b in base_cells.items():
         if key not in current:
             why = "algorithm not registered" if b.get("algo") in skipped_algos else "not in the smoke definition"
-            rows.append({"cell": key, "runs": "-", "new mean": math.nan, "baseline mean": b["mean"],
+            rows.append({"cell": key, "metric": _METRIC_LABEL[b.get("metric", "final_return")], "runs": "-", "new mean": math.nan, "baseline mean": b["mean"],
                          "baseline CI": f"[{b['ci'][0]:.1f}, {b['ci'][1]:.1f}]", "threshold": math.nan,
                          "ok": True, "verdict": f"skipped ({why})"})
-    return pd.DataFrame(rows, columns=["cell", "runs", "new mean", "baseline mean", "baseline CI", "threshold",
-                                       "ok", "verdict"])
+    return pd.DataFrame(rows, columns=["cell", "metric", "runs", "new mean", "baseline mean", "baseline CI",
+                                       "threshold", "ok", "verdict"])
+
+
+_METRIC_LABEL = {"final_return": "return", "success_rate": "success"}
 
 
 def format_table(df: pd.DataFrame) -> str:
     """A fixed-width text table for the terminal / CI log."""
-    cols = ["cell", "runs", "new mean", "baseline mean", "baseline CI", "threshold", "verdict"]
-    cells = [[("-" if isinstance(v, float) and math.isnan(v) else f"{v:.1f}" if isinstance(v, float) else str(v))
-              for v in row] for row in df[cols].itertuples(index=False)]
+    cols = ["cell", "metric", "runs", "new mean", "baseline mean", "baseline CI", "threshold", "verdict"]
+
+    def fmt(v: Any, metric: str) -> str:
+        if isinstance(v, float):
+            return "-" if math.isnan(v) else f"{v:.2f}" if metric == "success" else f"{v:.1f}"
+        return str(v)
+
+    cells = [[fmt(v, row[1]) for v in row] for row in df[cols].itertuples(index=False)]
     widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(cols)]
     line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
     return "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in cells])

@@ -110,6 +110,60 @@ def test_missing_baseline_and_protocol_change_fail(setup, capsys):
     assert rc == 1 and "protocol changed" in out and "final_window" in out
 
 
+NAV = "Nav2D-v0"
+GOAL_SMOKE = f"""
+seeds = [0, 1, 2, 3]
+tolerance = 0.2
+[env."{NAV}"]
+eval_interval = 1000
+final_window = 3
+[[cell]]
+algo = "her"
+env = "{NAV}"
+budget = 11000
+metric = "success_rate"
+"""
+
+
+def test_success_rate_cells_are_gated_on_success(tmp_path, capsys):
+    runs, smoke, baseline = tmp_path / "runs", tmp_path / "smoke.toml", tmp_path / "baseline.json"
+    smoke.write_text(GOAL_SMOKE)
+
+    def write(skill: float, goal: bool = True) -> None:
+        shutil.rmtree(runs / check.CHECK_SUBDIR, ignore_errors=True)
+        for s in range(4):
+            d = runs / check.CHECK_SUBDIR / NAV / "her" / f"seed_{s}"
+            # the same return curve whatever the success rate: only success may decide
+            synthetic.write_run(d, NAV, "her", 7, n_evals=12, final_window=3, skill=skill, goal=goal)
+            cfg = json.loads((d / "config.json").read_text())
+            cfg["seed"] = s
+            (d / "config.json").write_text(json.dumps(cfg))
+
+    def run(**kw):
+        rc = check.main(runs, load_config(), smoke_path=smoke, baseline_path=baseline, train=False, **kw)
+        return rc, capsys.readouterr().out
+
+    write(0.95)
+    assert run(update=True)[0] == 0
+    cell = json.loads(baseline.read_text())["cells"][f"{NAV}/her"]
+    assert cell["metric"] == "success_rate" and 0.9 <= cell["mean"] <= 1.0 and cell["random_return"] == 0.0
+    rc, out = run()
+    assert rc == 0 and "success" in out
+    write(0.4)
+    rc, out = run()
+    assert rc == 1 and "regressed" in out
+    write(0.95, goal=False)  # runs without a success rate cannot pass a success gate
+    rc, out = run()
+    assert rc == 1 and "no success_rate" in out
+    smoke.write_text(GOAL_SMOKE.replace('metric = "success_rate"', 'metric = "final_return"'))
+    write(0.95)
+    rc, out = run()
+    assert rc == 1 and "metric changed" in out
+    smoke.write_text(GOAL_SMOKE.replace('"success_rate"', '"accuracy"'))
+    with pytest.raises(BenchError, match="metric"):
+        check.load_smoke(smoke)
+
+
 def test_rule_thresholds():
     base = {"cells": {"E/a": {"mean": 100.0, "ci": [90.0, 110.0], "scale": 200.0, "protocol": {}, "algo": "a",
                               "hyperparameters": {"x": 1}},
