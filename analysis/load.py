@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.provenance import code_hashes
 
 REQUIRED_PROGRESS = ("eval_index", "env_steps", "eval_return_mean")
 GOAL_COLUMNS = ("success_rate", "norm_distance_mean")
@@ -164,9 +165,16 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
             sweep = _read_csv(run_dir / "sweep.csv", ("command", "return_mean"))
     meta = _read_json(run_dir / "meta.json") if (run_dir / "meta.json").exists() else {}
     protocol = config.get("protocol") or {}
+    window = final.get("final_window", protocol.get("final_window"))
+    hashes = code_hashes(meta)
     row = {
         "final_return": final_return,
-        "final_window": final.get("final_window", protocol.get("final_window")),
+        "final_window": window,
+        # fewer evaluation points than the protocol's window (the step-0 one left out)
+        "short_window": bool(final.get("short_window", isinstance(window, int)
+                                       and window < (protocol.get("final_window") or 0))),
+        "code_hash": hashes[-1] if hashes else "unknown",
+        "code_mixed": len(set(hashes)) > 1,  # resumed after an edit of its code
         "n_evals": len(progress),
         "env_steps": final.get("env_steps", int(progress["env_steps"].iloc[-1])),
         "budget": protocol.get("budget", status.get("budget")),
@@ -242,6 +250,8 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
             ident = {"env_id": env_id, "algo": algo, "seed": seed}
             finals.append({**ident, **res["row"]})
             prog = res["progress"]
+            if "eval_step" not in prog.columns:  # runs made before nominal evaluation points
+                prog = prog.assign(eval_step=prog["env_steps"])
             evals.append(prog.assign(**ident))
             if res["sweep"] is not None:
                 sweeps.append(res["sweep"].assign(**ident))
@@ -249,7 +259,8 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
                 goal_sweeps.append(res["goal_sweep"].assign(**ident))
 
     id_cols = ["env_id", "algo", "seed"]
-    finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "n_evals", "env_steps",
+    finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "short_window",
+                                                        "code_hash", "code_mixed", "n_evals", "env_steps",
                                                         "budget", "wall_time_s", "success_rate", "norm_distance",
                                                         "gym_id", "git_commit", "versions"])
     finals_df = finals_df.sort_values(id_cols, ignore_index=True)

@@ -36,6 +36,8 @@ class Report:
     excluded_runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    #: Table 1 rows with notes (short final window, seeds from different code)
+    flagged: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def index(self) -> Path:
@@ -140,7 +142,10 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     sections.append("<h2>Table 1: final return</h2><p>Final return of a run = mean of its last "
                     f"<i>final_window</i> evaluations; mean ± std (ddof=1) over seeds, 95% stratified-bootstrap "
                     f"CI ({reps} resamples, rliable, fixed seed {seed}) of the mean and of the IQM; the paper's Table 1 "
-                    "value where benchmark.toml has one.</p>"
+                    "value where benchmark.toml has one. Notes: <i>short window</i> = the budget allows no "
+                    "more evaluation points than the window, so the score averages all but the untrained one; "
+                    "<i>mixed code</i> = the cell's seeds were made by different versions of the algorithm's "
+                    "code (meta.json records each run's code hash).</p>"
                     + tables.to_html(t1, tables.display_columns(t1))
                     + '<p>Files: <a href="table1.md">Markdown</a>, <a href="table1.tex">LaTeX</a>, '
                     '<a href="table1.csv">CSV</a>, per-run <a href="runs.csv">runs.csv</a>, '
@@ -266,7 +271,8 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     (out_dir / "index.html").write_text(page, encoding="utf-8")
     files.append(out_dir / "index.html")
     return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
-                  excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0)
+                  excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0,
+                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]])
 
 
 def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str] | None, config: BenchConfig,
@@ -283,6 +289,8 @@ def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str]
             print(f"    {r.env_id}/{r.algo}/seed_{r.seed}: {r.reason}")
         if len(rep.excluded_runs) > 10:
             print(f"    ... and {len(rep.excluded_runs) - 10} more")
+    for r in rep.flagged.itertuples():
+        print(f"  {r.env}/{r.algo}: {r.notes}")
     if rep.missing_cells:
         print("  no complete runs for: " + ", ".join(f"{e}/{a}" for e, a in rep.missing_cells))
     return 0

@@ -113,6 +113,11 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: 
         row = {"env_id": env_id, "algo": algo, "n": n, "seeds": ",".join(map(str, sorted(g["seed"]))),
                "mean": float(x.mean()), "std": float(x.std(ddof=1)) if n > 1 else 0.0,
                "median": float(np.median(x)), "iqm": iqm(x), "min": float(x.min()), "max": float(x.max())}
+        if "code_hash" in g:  # how many code versions made this cell's seeds (1 = all the same code)
+            row["code_versions"] = int(g["code_hash"].nunique()) + int(g["code_mixed"].any())
+        if "short_window" in g:
+            row["short_window"] = bool(g["short_window"].any())
+            row["final_window"] = int(g["final_window"].min())
         ci = cis[(env_id, algo)]
         for i, name in enumerate(["mean", "median", "iqm"]):
             row[f"{name}_lo"], row[f"{name}_hi"] = float(ci[0, i]), float(ci[1, i])
@@ -128,8 +133,9 @@ def curve_bands(evals: pd.DataFrame, *, column: str = "eval_return_mean", reps: 
                 seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Learning-curve mean and 95% bootstrap band per (env, algo, evaluation point).
 
-    Runs are aligned by ``eval_index``; ``env_steps`` is the median over runs at that
-    point. A point reached by fewer runs than others (runs of unequal length) uses the
+    Runs are aligned by ``eval_index``; ``env_steps`` is the nominal evaluation point
+    (``eval_step``, the same for every run; the median of the actual env steps for runs
+    recorded before nominal points). A point reached by fewer runs than others (runs of unequal length) uses the
     runs that reached it; ``n`` says how many. All (cell, point) columns with the same
     run count are bootstrapped in one rliable call (each column resampled on its own).
     """
@@ -137,7 +143,9 @@ def curve_bands(evals: pd.DataFrame, *, column: str = "eval_return_mean", reps: 
     frames = []
     for (env_id, algo), g in evals.groupby(["env_id", "algo"], sort=True):
         wide = g.pivot(index="seed", columns="eval_index", values=column)
-        steps = g.groupby("eval_index")["env_steps"].median()
+        # x: the nominal evaluation point (the actual env_steps of episodic methods overshoot it)
+        x = "eval_step" if "eval_step" in g and g["eval_step"].notna().all() else "env_steps"
+        steps = g.groupby("eval_index")[x].median()
         counts = wide.notna().sum(axis=0)
         frame = pd.DataFrame({"env_id": env_id, "algo": algo, "eval_index": wide.columns,
                               "env_steps": steps.reindex(wide.columns).to_numpy(),

@@ -37,6 +37,18 @@ def _interval(lo: float, hi: float, ref: float) -> str:
     return f"[{_fmt(lo, d)}, {_fmt(hi, d)}]"
 
 
+def cell_notes(r) -> str:
+    """Flags a reader must see beside a cell's number: a short final window, seeds from
+    different code."""
+    notes = []
+    if getattr(r, "short_window", False):
+        notes.append(f"short window ({r.final_window} evals)")
+    versions = getattr(r, "code_versions", 1)
+    if isinstance(versions, (int, float)) and math.isfinite(versions) and versions > 1:
+        notes.append(f"mixed code ({int(versions)} versions)")
+    return "; ".join(notes)
+
+
 def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None
            ) -> pd.DataFrame:
     """Table 1 as a frame: one row per (env, algo) with display strings and raw numbers.
@@ -54,6 +66,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
             "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean),
             "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.mean)}",
             "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
+            "notes": cell_notes(r),
             "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
             "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
             "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),
@@ -70,7 +83,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
 def display_columns(t1: pd.DataFrame) -> list[str]:
     cols = ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)"]
     cols += [c for c in ("success rate", "norm distance") if c in t1.columns]
-    return cols + ["seeds"]
+    return cols + ["seeds", "notes"]
 
 
 def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:
@@ -141,6 +154,6 @@ def write_table1(t1: pd.DataFrame, out_dir: Path) -> list[Path]:
     tex.write_text(table1_latex(t1))
     csv = out_dir / "table1.csv"
     raw = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "median", "iqm", "iqm_lo", "iqm_hi",
-           "paper_mean", "paper_std"] + [c for c in ("success_rate", "norm_distance") if c in t1.columns]
+           "paper_mean", "paper_std"] + [c for c in ("success_rate", "norm_distance") if c in t1.columns] + ["notes"]
     t1[raw].to_csv(csv, index=False)
     return [md, tex, csv]

@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                      help="parallel runs (default: cores)")
     run.add_argument("--fresh", action="store_true",
-                     help="discard stored runs of these cells whose configuration differs, and start them again")
+                     help="discard the stored runs of the requested cells whose configuration or code differs from "
+                          "today's (complete or not: files, checkpoint and results) and train them again from "
+                          "scratch; runs that match are kept (complete) or resumed")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
     run.add_argument("--executor", choices=["local", "ray"], default="local",
                      help="local process pool (default) or Ray tasks (pip install -e '.[ray]')")
@@ -107,7 +109,7 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 def cmd_run(args: argparse.Namespace) -> int:
     from algorithms import get_algorithm
     from bench.progress import ProgressDisplay
-    from bench.runner import Cell, env_settings, run_cells
+    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells
 
     config = _load(args)
     if args.suite == "paper":
@@ -136,14 +138,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     where = f"{workers} workers" if args.executor == "local" else f"Ray ({args.ray_address or 'local'})"
     print(f"bench run: {len(cells)} cells ({len(pairs)} env-algo pairs x {len(seeds)} seeds), "
           f"{where}, runs in {args.runs_dir}", file=sys.stderr)
+    mixed = [] if args.fresh else resuming_with_other_code(cells, config, args.runs_dir, args.budget)
+    if mixed:
+        print(f"bench run: {len(mixed)} unfinished cells resume from checkpoints made by other code than "
+              f"today's (recorded in meta.json; --fresh restarts them): {', '.join(map(str, mixed[:3]))}"
+              f"{', ...' if len(mixed) > 3 else ''}", file=sys.stderr)
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
                              fresh=args.fresh, on_update=display.update, executor=args.executor,
                              address=args.ray_address)
     failed = [c for c, s in outcomes.items() if s == "failed"]
     skipped = sum(s == "skipped" for s in outcomes.values())
-    print(f"bench run: {len(cells) - len(failed) - skipped} done, {skipped} already complete, "
-          f"{len(failed)} failed", file=sys.stderr)
+    stale = sorted(c for c, s in outcomes.items() if s == "stale")
+    print(f"bench run: {len(cells) - len(failed) - skipped - len(stale)} done, {skipped + len(stale)} already "
+          f"complete, {len(failed)} failed", file=sys.stderr)
+    if stale:
+        algos = ", ".join(sorted({c.algo for c in stale}))
+        print(f"bench run: {len(stale)} complete cells were made by other code than today's {algos} "
+              f"(kept; --fresh discards and reruns them): {', '.join(map(str, stale[:3]))}"
+              f"{', ...' if len(stale) > 3 else ''}", file=sys.stderr)
     for cell in failed:
         from bench import store
 

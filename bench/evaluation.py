@@ -27,6 +27,28 @@ def eval_seeds(run_seed: int, eval_index: int, episodes: int) -> list[int]:
     return [base + i for i in range(episodes)]
 
 
+def eval_points(budget: int, interval: int) -> list[int]:
+    """The nominal evaluation points of a run: 0, interval, 2 x interval, ..., budget.
+
+    Every algorithm is evaluated once at each point (a ``budget`` that is not a multiple
+    of ``interval`` is the last point), so curves and final windows line up across
+    methods whatever their iteration length.
+    """
+    return list(range(0, budget, interval)) + [budget]
+
+
+def final_window(rows: list[dict[str, Any]], window: int) -> tuple[list[dict[str, Any]], bool]:
+    """The evaluation rows the final score averages, and whether the window is short.
+
+    The last ``window`` points; when the run has no more than ``window`` points, all of
+    them except the untrained evaluation at step 0 (then ``short`` is True and reports
+    mark the cell).
+    """
+    if len(rows) > window:
+        return rows[-window:], False
+    return (rows[1:] or rows), True
+
+
 def run_policy(policy: Policy, envs: list[gym.Env], seeds: list[int],
                reset_options: list[dict | None] | None = None) -> Episodes:
     """Run one episode per env with a batched deterministic policy (a

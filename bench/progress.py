@@ -47,7 +47,7 @@ class ProgressDisplay:
 
     def render(self) -> str:
         states = [self.outcomes.get(c, "pending") for c in self.cells]
-        done = sum(s in ("done", "skipped") for s in states)
+        done = sum(s in ("done", "skipped", "stale") for s in states)
         failed = states.count("failed")
         running = states.count("running")
         steps = sum(min(self._steps(c), self.budgets[c]) for c in self.cells)

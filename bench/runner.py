@@ -15,9 +15,11 @@ import multiprocessing as mp
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -31,7 +33,8 @@ from algorithms import Algorithm, EnvInfo, get_algorithm
 from bench import store
 from bench.config import BenchConfig, EnvSettings, build_algo_config
 from bench.errors import BenchError
-from bench.evaluation import evaluate
+from bench.provenance import algorithm_code, code_hashes, stored_code_hash
+from bench.evaluation import eval_points, evaluate, final_window
 from bench.sweeps import run_sweep
 from envs import make_env, resolve_id
 
@@ -77,7 +80,7 @@ def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(PROJECT_DIR), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(PROJECT_DIR), "status", "--porcelain"],
                                capture_output=True, text=True, timeout=5)
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
@@ -139,6 +142,20 @@ def preflight(cells: list[Cell], config: BenchConfig, runs_dir: Path, budget: in
                                  f"use another --runs-dir, or --fresh to discard it and start again")
 
 
+def resuming_with_other_code(cells: list[Cell], config: BenchConfig, runs_dir: Path,
+                             budget: int | None) -> list[Cell]:
+    """Unfinished cells whose checkpoint was made by other code than today's: resuming them
+    mixes code within one run (recorded in meta.json's ``code_history``, flagged by
+    ``bench status`` and the report; ``--fresh`` restarts them instead)."""
+    out = []
+    for cell in cells:
+        d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo)
+        if stored.exists and not stored.finished and stored.code_differs and (d / store.CHECKPOINT).exists():
+            out.append(cell)
+    return out
+
+
 def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
@@ -146,6 +163,33 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
             out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
         return out
     return [prefix.rstrip(".")] if a != b else []
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What the run store holds for a cell, compared with what is requested now.
+
+    :param exists: the cell has a run directory with a config.json
+    :param config_differs: its configuration differs from the requested one
+    :param code_differs: it was made (in whole or in part) by other code than today's
+    :param finished: it is complete (final.json)
+    """
+
+    exists: bool
+    config_differs: bool
+    code_differs: bool
+    finished: bool
+
+
+def stored_run(d: Path, want: dict[str, Any], algo: str) -> StoredRun:
+    """Compare the run stored in ``d`` with the requested configuration and today's code."""
+    if not (d / store.CONFIG).exists():
+        return StoredRun(False, False, False, False)
+    config_differs = store.read_json(d / store.CONFIG) != want
+    meta = store.read_json(d / store.META) if (d / store.META).exists() else {}
+    current = algorithm_code(algo)["hash"]
+    code_differs = any(h != current for h in code_hashes(meta)) or not code_hashes(meta)
+    return StoredRun(True, config_differs, code_differs, (d / store.FINAL).exists())
 
 
 def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None = None,
@@ -177,16 +221,13 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     from algorithms.common import global_rng_state, seed_everything, set_global_rng_state
 
     want = resolved_config(config, cell, budget)
-    if (d / store.CONFIG).exists():
-        have = store.read_json(d / store.CONFIG)
-        if have != want:
-            if not fresh:
-                raise BenchError(f"{d}: stored configuration differs from the requested one")
-            shutil.rmtree(d)
-        elif (d / store.FINAL).exists() and not fresh:
-            return "skipped"
-        elif fresh:
-            shutil.rmtree(d)
+    stored = stored_run(d, want, cell.algo)
+    if stored.config_differs and not fresh:
+        raise BenchError(f"{d}: stored configuration differs from the requested one")
+    if fresh and (stored.config_differs or stored.code_differs):
+        shutil.rmtree(d)
+    elif stored.finished:
+        return "stale" if stored.code_differs else "skipped"
     d.mkdir(parents=True, exist_ok=True)
     settings = env_settings(config, cell.env_id, budget)
     cls = get_algorithm(cell.algo)
@@ -197,11 +238,17 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     seed_everything(cell.seed)
     resuming = (d / store.CHECKPOINT).exists()
     meta = store.read_json(d / store.META) if (resuming and (d / store.META).exists()) else {}
+    code = algorithm_code(cell.algo)
+    history = code_hashes(meta) if resuming else []
+    if not history or history[-1] != code["hash"]:
+        history.append(code["hash"])  # more than one: resumed after an edit of its code
     meta.update({
         "env_id": cell.env_id,
         "gym_id": resolve_id(cell.env_id),
         "algo": cell.algo,
         "seed": cell.seed,
+        "code": code,
+        "code_history": history,
         "versions": _versions(),
         "git_commit": _git_commit(),
         "hostname": socket.gethostname(),
@@ -243,9 +290,10 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
                                             "n_evals": len(rows), "last_return": last, "pid": os.getpid(),
                                             "host": socket.gethostname(), "updated_at": time.time()})
 
-    def evaluate_now() -> None:
+    def evaluate_now(point: int) -> None:
         index = len(rows)
-        row: dict[str, Any] = {"eval_index": index, "env_steps": algo.env_steps, "wall_time": 0.0}
+        row: dict[str, Any] = {"eval_index": index, "eval_step": point, "env_steps": algo.env_steps,
+                               "wall_time": 0.0}
         row.update(evaluate(algo.policy(algo.eval_command()), eval_envs, cell.seed, index))
         row["eval_env_steps"] = row.pop("eval_episode_steps") + (rows[-1]["eval_env_steps"] if rows else 0)
         command = algo.eval_command()
@@ -258,28 +306,30 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
 
     # checkpoint at most every checkpoint_seconds, and never spend over ~5% of the wall
     # time writing them (a PoliGen checkpoint grows to GBs)
-    last_checkpoint = {"at": time.time(), "took": 0.0}
+    last_checkpoint = {"at": time.time(), "took": 0.0, "rows": len(rows)}
 
     def checkpoint() -> None:
         t0 = time.time()
         store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
                                                      "progress": rows, "wall_time": wall()})
-        last_checkpoint.update(at=time.time(), took=time.time() - t0)
+        last_checkpoint.update(at=time.time(), took=time.time() - t0, rows=len(rows))
 
+    points = eval_points(settings.budget, settings.eval_interval)
     if resuming:
         store.write_rows(d / store.PROGRESS, rows)  # drop rows written after the checkpoint
     else:
-        evaluate_now()
+        evaluate_now(points[0])
         checkpoint()
     status("running")
-    interval = settings.eval_interval
-    while algo.env_steps < settings.budget:
-        target = min(settings.budget, (algo.env_steps // interval + 1) * interval)
-        algo.learn(target)
-        evaluate_now()
-        finished = algo.env_steps >= settings.budget
+    while len(rows) < len(points):
+        algo.learn(points[len(rows)])
+        # one evaluation per point passed: an iteration that crosses several points gets the
+        # policy in force after it evaluated once for each, with that point's seeds
+        while len(rows) < len(points) and points[len(rows)] <= algo.env_steps:
+            evaluate_now(points[len(rows)])
+        finished = len(rows) == len(points)
         since = time.time() - last_checkpoint["at"]
-        due = (len(rows) % settings.checkpoint_every == 0
+        due = (len(rows) - last_checkpoint["rows"] >= settings.checkpoint_every
                and since >= max(settings.checkpoint_seconds, 20 * last_checkpoint["took"]))
         if finished or due:
             checkpoint()
@@ -289,10 +339,11 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     if sweep:
         store.write_rows(d / store.SWEEP, sweep)
     algo.write_artifacts(d)
-    window = rows[-settings.final_window:]
+    window, short = final_window(rows, settings.final_window)
     final: dict[str, Any] = {
         "final_return": float(np.mean([r["eval_return_mean"] for r in window])),
         "final_window": len(window),
+        "short_window": short,
         "n_evals": len(rows),
         "env_steps": algo.env_steps,
         "eval_env_steps": rows[-1]["eval_env_steps"],
@@ -315,9 +366,40 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     return "done"
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
+    """Set up a worker process; ``parent``: the pid it must not outlive (Ray manages its own workers)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
+    """End this worker when the ``bench run`` that started it dies (even by ``kill -9``).
+
+    Two mechanisms: on Linux the kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG,
+    SIGTERM)``), immediate; everywhere, a daemon watchdog thread that polls ``getppid()``
+    and exits when the parent changed (the worker was re-parented). The cell keeps its last
+    checkpoint and resumes on the next ``bench run``.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="bench-parent-watchdog", daemon=True).start()
 
 
 def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers: int = 1,
@@ -333,12 +415,15 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
     runs_dir = Path(runs_dir)
     preflight(cells, config, runs_dir, budget, fresh)
     outcomes: dict[Cell, str] = {}
-    if not fresh:  # finished cells are skipped here, without starting a worker
-        for cell in cells:
-            d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
-            if (d / store.FINAL).exists() and (d / store.CONFIG).exists():
+    for cell in cells:  # finished cells are skipped here, without starting a worker
+        d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo)
+        if stored.finished and not stored.config_differs:
+            if not stored.code_differs:
                 outcomes[cell] = "skipped"
-        cells = [c for c in cells if c not in outcomes]
+            elif not fresh:
+                outcomes[cell] = "stale"  # kept: made by other code; --fresh reruns it
+    cells = [c for c in cells if c not in outcomes]
     if executor == "ray" and cells:
         from bench.ray_executor import run_on_ray
 
@@ -354,7 +439,8 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
                 on_update(outcomes)
         return outcomes
     ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_cell, c, config, runs_dir, budget, fresh): c for c in cells}
         pending = set(futures)
         while pending:

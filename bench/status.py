@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench import store
 from bench.errors import BenchError
+from bench.provenance import code_hashes
 
 
 def _alive(pid: int) -> bool:
@@ -48,8 +49,13 @@ def status_table(runs_dir: Path) -> str:
         raise BenchError(f"no run store at {runs_dir}")
     lines = [f"{'env':<28} {'algo':<8} {'seed':>4}  {'state':<11} {'env steps':>21}  {'last return':>11}  note"]
     counts: dict[str, int] = {}
-    for d in sorted(runs_dir.glob("*/*/seed_*"), key=lambda p: (p.parent.parent.name, p.parent.name,
-                                                                  int(p.name[5:]) if p.name[5:].isdigit() else 0)):
+    dirs = sorted(runs_dir.glob("*/*/seed_*"), key=lambda p: (p.parent.parent.name, p.parent.name,
+                                                              int(p.name[5:]) if p.name[5:].isdigit() else 0))
+    code = {d: _code_of(d) for d in dirs}
+    versions: dict[Path, set[str]] = {}
+    for d in dirs:
+        versions.setdefault(d.parent, set()).update(code[d] or ["unknown"])
+    for d in dirs:
         state, status = cell_state(d)
         counts[state] = counts.get(state, 0) + 1
         steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if status else "-"
@@ -60,9 +66,24 @@ def status_table(runs_dir: Path) -> str:
                 note = f"final {store.read_json(d / store.FINAL)['final_return']:.1f}"
             except (BenchError, KeyError):
                 state, note = "corrupt", "final.json unreadable"
+        if len(set(code[d])) > 1:
+            note += f"{'; ' if note else ''}mixed code: resumed after an edit ({len(set(code[d]))} versions)"
+        elif len(versions[d.parent]) > 1:
+            note += f"{'; ' if note else ''}code {(code[d] or ['unknown'])[-1][:8]} (seeds differ)"
         lines.append(f"{d.parent.parent.name.replace('__', '/'):<28} {d.parent.name:<8} {d.name[5:]:>4}  {state:<11} "
                      f"{steps:>21}  {'' if last is None else f'{last:.1f}':>11}  {note}")
     if len(lines) == 1:
         return f"no runs in {runs_dir}"
     lines.append(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    mixed_cells = sum(len(v) > 1 for v in versions.values())
+    if mixed_cells:
+        lines.append(f"{mixed_cells} (env, algo) cells hold seeds made by different code (meta.json 'code')")
     return "\n".join(lines)
+
+
+def _code_of(d: Path) -> list[str]:
+    """Code hashes a run was trained with (empty: not recorded or unreadable)."""
+    try:
+        return code_hashes(store.read_json(d / store.META)) if (d / store.META).exists() else []
+    except BenchError:
+        return []

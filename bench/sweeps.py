@@ -7,17 +7,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import gymnasium as gym
 import numpy as np
 
 from algorithms.base import Algorithm
-from bench.config import EnvSettings
 from bench.evaluation import eval_seeds, run_policy
 
 #: evaluation-index offset that keeps sweep reset seeds apart from the evaluation rounds'
 SWEEP_INDEX_OFFSET = 100_000
+
+if TYPE_CHECKING:  # type only: the protocol's code hash does not follow it
+    from bench.config import EnvSettings
 
 
 def command_sweep(algo: Algorithm, envs: list[gym.Env], settings: EnvSettings, seed: int) -> list[dict[str, Any]]:

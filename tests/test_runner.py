@@ -53,10 +53,12 @@ def test_complete_run_directory(tmp_path):
     assert meta["gym_id"] == "InvertedPendulum-v4" and meta["env_id"] == IP and "torch" in meta["versions"]
     rows = rows_of(tmp_path)
     assert rows[0]["env_steps"] == 0 and rows[-1]["env_steps"] >= 3000
-    assert all(b["env_steps"] > a["env_steps"] for a, b in zip(rows, rows[1:]))
+    assert [r["eval_step"] for r in rows] == [0, 1000, 2000, 3000]
+    assert all(r["env_steps"] >= r["eval_step"] for r in rows)
     final = store.read_json(d / "final.json")
-    window = rows[-20:]
+    window = rows[1:]  # fewer points than final_window: all but the untrained one
     assert final["final_return"] == pytest.approx(sum(r["eval_return_mean"] for r in window) / len(window))
+    assert final["short_window"] and final["final_window"] == 3
     assert final["env_steps"] == rows[-1]["env_steps"]
     # a second run skips the finished cell and touches nothing
     before = (d / "final.json").read_bytes(), (d / "progress.csv").read_bytes()

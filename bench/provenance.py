@@ -1,0 +1,140 @@
+"""Code provenance: which source files made a run, as one hash.
+
+A run's numbers depend on its algorithm's module, on the project modules that module
+imports (shared networks, rollouts, environment snapshots) and on the evaluation
+protocol (evaluation, sweeps, environments). :func:`code_identity` hashes exactly those
+files: the transitive closure of project imports, found statically by parsing each file
+(no import side effects, the same answer in every process), starting from the
+algorithm's module and the protocol modules. Editing ``poligen.py`` changes PoliGen's
+hash and leaves ARS's alone; editing ``bench/evaluation.py`` changes every hash.
+
+Orchestration (runner, run store, CLI) is not hashed: it does not change what a run
+computes, and a change to it would otherwise mark every stored run stale. ``meta.json``
+also records the package version and the git commit (``-dirty`` when the checkout has
+uncommitted or untracked changes).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+
+#: top-level packages of this project whose modules are followed
+PROJECT_PACKAGES = ("algorithms", "envs", "bench", "analysis")
+#: modules that define the evaluation protocol, hashed into every algorithm's identity
+PROTOCOL_MODULES = ("bench.evaluation", "bench.sweeps", "bench.goal_sweep", "envs")
+
+
+def _module_file(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Module names imported by a source file (absolute, including ``from pkg import sub``)."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out: set[str] = set()
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            out.add(target)
+            out.update(f"{target}.{alias.name}" for alias in node.names)
+    # importing a.b.c runs a/__init__.py and a/b/__init__.py too
+    return {p for name in out for p in _parents(name)}
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under ``if TYPE_CHECKING:`` (imports for type hints only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in ast.walk(child))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def source_closure(roots: list[str], packages: tuple[str, ...] = PROJECT_PACKAGES) -> dict[str, Path]:
+    """Module name -> file for ``roots`` and every module of ``packages`` they import."""
+    follow = set(packages) | {r.split(".")[0] for r in roots}
+    todo = [p for r in roots for p in _parents(r)]
+    seen: dict[str, Path] = {}
+    while todo:
+        name = todo.pop()
+        if name in seen or name.split(".")[0] not in follow:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen[name] = path
+        todo.extend(_imports(path, name) - seen.keys())
+    return seen
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_identity(entry: str) -> dict[str, Any]:
+    """The code that defines runs of a registry entry ``"module:Class"``.
+
+    :returns: ``{"hash": <sha256 of the files below>, "files": {module: sha256}, "version": <bench version>}``
+    :raises BenchError: a module of the closure cannot be parsed
+    """
+    from bench import __version__
+
+    module = entry.split(":")[0]
+    try:
+        files = source_closure([module, *PROTOCOL_MODULES])
+        digests = {name: _digest(path) for name, path in sorted(files.items())}
+    except (OSError, SyntaxError) as exc:
+        raise BenchError(f"cannot hash the source of {entry}: {exc}") from None
+    whole = hashlib.sha256("".join(f"{k}:{v}\n" for k, v in digests.items()).encode()).hexdigest()
+    return {"hash": whole, "files": digests, "version": __version__}
+
+
+def algorithm_code(algo: str) -> dict[str, Any]:
+    """:func:`code_identity` of a registered algorithm."""
+    from algorithms import REGISTRY
+
+    if algo not in REGISTRY:
+        raise BenchError(f"unknown algorithm {algo!r}")
+    return code_identity(REGISTRY[algo])
+
+
+def stored_code_hash(meta: dict[str, Any]) -> str | None:
+    """The code hash a run's meta.json records (None for runs made before provenance)."""
+    code = meta.get("code")
+    return code.get("hash") if isinstance(code, dict) else None
+
+
+def code_hashes(meta: dict[str, Any]) -> list[str]:
+    """Every code hash a run was trained with, in order (several if it was resumed after
+    an edit)."""
+    history = meta.get("code_history")
+    if isinstance(history, list) and history:
+        return [str(h) for h in history]
+    h = stored_code_hash(meta)
+    return [h] if h else []
