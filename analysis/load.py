@@ -179,6 +179,7 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
         "env_steps": final.get("env_steps", int(progress["env_steps"].iloc[-1])),
         "budget": protocol.get("budget", status.get("budget")),
         "wall_time_s": final.get("wall_time_s", np.nan),
+        "cpu_time_s": final.get("cpu_time_s", np.nan),
         "success_rate": final.get("success_rate", np.nan),
         "norm_distance": final.get("norm_distance", np.nan),
         "gym_id": meta.get("gym_id", env_id),
@@ -261,7 +262,8 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
     id_cols = ["env_id", "algo", "seed"]
     finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "short_window",
                                                         "code_hash", "code_mixed", "n_evals", "env_steps",
-                                                        "budget", "wall_time_s", "success_rate", "norm_distance",
+                                                        "budget", "wall_time_s", "cpu_time_s", "success_rate",
+                                                        "norm_distance",
                                                         "gym_id", "git_commit", "versions"])
     finals_df = finals_df.sort_values(id_cols, ignore_index=True)
     evals_df = (pd.concat(evals, ignore_index=True) if evals

@@ -128,7 +128,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     notes += agg_notes
 
     # tables
-    t1 = tables.table1(final_stats, paper)
+    t1 = tables.table1(final_stats, paper, {e: config.env(e).budget for e in rs.envs})
     files += tables.write_table1(t1, out_dir)
     bands.to_csv(out_dir / "curves.csv", index=False)
     rs.finals.drop(columns=["versions"]).to_csv(out_dir / "runs.csv", index=False)
@@ -142,7 +142,10 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     sections.append("<h2>Table 1: final return</h2><p>Final return of a run = mean of its last "
                     f"<i>final_window</i> evaluations; mean ± std (ddof=1) over seeds, 95% stratified-bootstrap "
                     f"CI ({reps} resamples, rliable, fixed seed {seed}) of the mean and of the IQM; the paper's Table 1 "
-                    "value where benchmark.toml has one. Notes: <i>short window</i> = the budget allows no "
+                    "value where benchmark.toml has one, and the verdict of Welch's t-test of our seeds against "
+                    f"the paper's mean ± std over {tables.PAPER_SEEDS} seeds at 95% (<i>consistent</i>, <i>above "
+                    "paper</i>, <i>below paper</i>; <i>partial</i>: run with less than the paper's budget). "
+                    "CPU-h per run: mean CPU time of one run (training, evaluations, sweeps). Notes: <i>short window</i> = the budget allows no "
                     "more evaluation points than the window, so the score averages all but the untrained one; "
                     "<i>mixed code</i> = the cell's seeds were made by different versions of the algorithm's "
                     "code (meta.json records each run's code hash).</p>"

@@ -113,6 +113,11 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: 
         row = {"env_id": env_id, "algo": algo, "n": n, "seeds": ",".join(map(str, sorted(g["seed"]))),
                "mean": float(x.mean()), "std": float(x.std(ddof=1)) if n > 1 else 0.0,
                "median": float(np.median(x)), "iqm": iqm(x), "min": float(x.min()), "max": float(x.max())}
+        if "budget" in g:
+            row["budget"] = int(g["budget"].min())
+        if "cpu_time_s" in g:  # CPU-hours per run (wall-clock where CPU time was not recorded)
+            cpu = g["cpu_time_s"].astype(float).fillna(g["wall_time_s"].astype(float))
+            row["cpu_hours"] = float(cpu.mean() / 3600)
         if "code_hash" in g:  # how many code versions made this cell's seeds (1 = all the same code)
             row["code_versions"] = int(g["code_hash"].nunique()) + int(g["code_mixed"].any())
         if "short_window" in g:

@@ -37,6 +37,17 @@ def _interval(lo: float, hi: float, ref: float) -> str:
     return f"[{_fmt(lo, d)}, {_fmt(hi, d)}]"
 
 
+def _steps(n: float | None) -> str:
+    """A budget for people: 3M, 100k, 2500."""
+    if n is None or not math.isfinite(n):
+        return "–"
+    n = int(n)
+    for div, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div and n % (div // 10) == 0:
+            return f"{n / div:g}{unit}"
+    return str(n)
+
+
 def cell_notes(r) -> str:
     """Flags a reader must see beside a cell's number: a short final window, seeds from
     different code."""
@@ -49,27 +60,64 @@ def cell_notes(r) -> str:
     return "; ".join(notes)
 
 
-def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None
-           ) -> pd.DataFrame:
+#: seeds behind each of the paper's Table 1 values
+PAPER_SEEDS = 20
+
+
+def fidelity(mean: float, std: float, n: int, paper_mean: float, paper_std: float,
+             paper_n: int = PAPER_SEEDS, alpha: float = 0.05) -> tuple[float, float, str]:
+    """Welch's t-test of our cell against the paper's summary statistics.
+
+    :returns: (t, two-sided p, verdict): ``consistent`` when p >= alpha, else ``above paper``
+        or ``below paper``; ``untested (1 seed)`` with fewer than 2 seeds
+    """
+    from scipy.stats import ttest_ind_from_stats
+
+    if n < 2:
+        return math.nan, math.nan, "untested (1 seed)"
+    if std == 0 and paper_std == 0:  # no spread on either side: equal or not
+        t, pval = (0.0, 1.0) if mean == paper_mean else (math.copysign(math.inf, mean - paper_mean), 0.0)
+    else:
+        t, pval = ttest_ind_from_stats(mean, std, n, paper_mean, paper_std, paper_n, equal_var=False)
+        t, pval = float(t), float(pval)
+    if pval >= alpha:
+        return t, pval, "consistent"
+    return t, pval, "above paper" if mean > paper_mean else "below paper"
+
+
+def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None,
+           budgets: dict[str, int] | None = None) -> pd.DataFrame:
     """Table 1 as a frame: one row per (env, algo) with display strings and raw numbers.
 
     :param final_stats: :func:`analysis.stats.final_return_stats`
     :param paper: env -> algo -> (mean, std) from benchmark.toml's ``paper`` tables
+    :param budgets: env -> the protocol's budget (the paper's); a cell run with less is
+        marked partial
     """
-    paper = paper or {}
+    paper, budgets = paper or {}, budgets or {}
     rows = []
     for r in final_stats.itertuples(index=False):
         p = paper.get(r.env_id, {}).get(r.algo)
+        t, pval, verdict = fidelity(r.mean, r.std, r.n, p[0], p[1]) if p else (math.nan, math.nan, "–")
+        budget = getattr(r, "budget", None)
+        full = budgets.get(r.env_id)
+        partial = budget is not None and full is not None and budget < full
+        shown = verdict + (f" (partial: {_steps(budget)} of {_steps(full)} steps)" if partial and p else "")
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
             "final return (mean ± std)": pm(r.mean, r.std),
             "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean),
             "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.mean)}",
             "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
+            "vs paper (Welch t)": f"{shown}, t = {t:.2f}" if math.isfinite(t) else shown,
+            "budget": _steps(budget) if budget is not None else "–",
+            "CPU-h per run": _fmt(getattr(r, "cpu_hours", math.nan), 2),
             "notes": cell_notes(r),
             "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
             "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
             "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),
+            "welch_t": t, "welch_p": pval, "verdict": verdict, "budget_steps": budget,
+            "partial": partial, "cpu_hours": getattr(r, "cpu_hours", math.nan),
         }
         for col in ("success_rate", "norm_distance"):
             v = getattr(r, col, float("nan"))
@@ -81,9 +129,10 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
 
 
 def display_columns(t1: pd.DataFrame) -> list[str]:
-    cols = ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)"]
+    cols = ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)",
+            "vs paper (Welch t)"]
     cols += [c for c in ("success rate", "norm distance") if c in t1.columns]
-    return cols + ["seeds", "notes"]
+    return cols + ["seeds", "budget", "CPU-h per run", "notes"]
 
 
 def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:
@@ -122,7 +171,8 @@ def table1_latex(t1: pd.DataFrame) -> str:
             r = r.iloc[0]
             ours.append(_tex(pm(r["mean"], r["std"])) + f" (n={r['seeds']})")
             theirs.append(_interval(r["ci_lo"], r["ci_hi"], r["mean"])
-                          + ("; paper " + _tex(pm(r["paper_mean"], r["paper_std"]))
+                          + ("; paper " + _tex(pm(r["paper_mean"], r["paper_std"])) + ", " + _tex(r["verdict"])
+                             + (" (partial)" if r["partial"] else "")
                              if math.isfinite(r["paper_mean"]) else ""))
         lines.append(_tex(env) + " & " + " & ".join(ours) + r" \\")
         lines.append(" & " + " & ".join(r"{\footnotesize " + t + "}" if t else "" for t in theirs) + r" \\")
@@ -154,6 +204,7 @@ def write_table1(t1: pd.DataFrame, out_dir: Path) -> list[Path]:
     tex.write_text(table1_latex(t1))
     csv = out_dir / "table1.csv"
     raw = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "median", "iqm", "iqm_lo", "iqm_hi",
-           "paper_mean", "paper_std"] + [c for c in ("success_rate", "norm_distance") if c in t1.columns] + ["notes"]
+           "paper_mean", "paper_std", "welch_t", "welch_p", "verdict", "budget_steps", "partial", "cpu_hours"]
+    raw += [c for c in ("success_rate", "norm_distance") if c in t1.columns] + ["notes"]
     t1[raw].to_csv(csv, index=False)
     return [md, tex, csv]

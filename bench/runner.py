@@ -272,17 +272,24 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     eval_envs = [make_env(cell.env_id) for _ in range(settings.eval_episodes)]
 
     rows: list[dict[str, Any]] = []
-    wall_offset = 0.0
+    wall_offset = cpu_offset = 0.0
     if resuming:
         ck = store.load_checkpoint(d / store.CHECKPOINT)
         algo.load_state_dict(ck["algo"])
         set_global_rng_state(ck["rng"])
         rows = ck["progress"]
         wall_offset = ck["wall_time"]
+        cpu_offset = ck.get("cpu_time", 0.0)
     start = time.time()
+
+    cpu_start = time.process_time()
 
     def wall() -> float:
         return wall_offset + time.time() - start
+
+    def cpu() -> float:
+        """CPU seconds of this run (all segments; training, evaluation and checkpoints)."""
+        return cpu_offset + time.process_time() - cpu_start
 
     def status(state: str) -> None:
         last = rows[-1]["eval_return_mean"] if rows else None
@@ -311,7 +318,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     def checkpoint() -> None:
         t0 = time.time()
         store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
-                                                     "progress": rows, "wall_time": wall()})
+                                                     "progress": rows, "wall_time": wall(), "cpu_time": cpu()})
         last_checkpoint.update(at=time.time(), took=time.time() - t0, rows=len(rows))
 
     points = eval_points(settings.budget, settings.eval_interval)
@@ -348,6 +355,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         "env_steps": algo.env_steps,
         "eval_env_steps": rows[-1]["eval_env_steps"],
         "wall_time_s": wall(),
+        "cpu_time_s": cpu(),
         "last_return": rows[-1]["eval_return_mean"],
     }
     for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
@@ -355,6 +363,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
             final[name] = float(np.mean([r[key] for r in window]))
     meta["finished_at"] = time.time()
     meta["wall_time_s"] = final["wall_time_s"]
+    meta["cpu_time_s"] = final["cpu_time_s"]
     store.write_json(d / store.META, meta)
     # the run is complete: keep the trained model, then drop the resume state (replay buffers)
     store.save_checkpoint(d / store.MODEL, {"algo": algo.final_state(), "env_steps": algo.env_steps})

@@ -86,3 +86,26 @@ def test_goal_metrics_in_table(tmp_path):
     assert gs["runs"] == 3 and gs["goals"] == 25 and 0 <= gs["success"] <= 1
     assert (rep.out_dir / "figures" / "figure4_goal_sweep_Nav2D-v0.png").is_file()
     assert "Goal sweeps" in (rep.out_dir / "index.html").read_text()
+
+
+def test_table1_has_a_fidelity_verdict_and_marks_partial_budgets(built):
+    out, _ = built
+    t = pd.read_csv(out / "table1.csv").set_index(["env", "algo"])
+    assert set(t["verdict"]) <= {"consistent", "above paper", "below paper"}
+    # synthetic runs use 15k steps against the protocol's 100k: every cell with a paper value is partial
+    assert t["partial"].all() and t["verdict"].notna().all()
+    md = (out / "table1.md").read_text()
+    assert "vs paper (Welch t)" in md and "partial: 14k of 100k steps" in md
+
+
+def test_welch_verdicts_on_the_issue_numbers():
+    from analysis.tables import fidelity
+
+    assert fidelity(1000.0, 0.0, 5, 936.0, 42.0)[2] == "above paper"        # ARS, InvertedPendulum
+    assert fidelity(137.0, 60.0, 5, 219.0, 299.0)[2] == "consistent"        # UDRL, InvertedPendulum
+    assert fidelity(-0.03, 0.03, 5, -3.0, 0.3)[2] == "above paper"          # UDRL, MountainCar
+    assert fidelity(80.0, 1.0, 5, 93.0, 1.0)[2] == "below paper"
+    t, p, verdict = fidelity(93.0, 1.0, 10, 93.0, 1.0)
+    assert t == 0.0 and p == 1.0 and verdict == "consistent"
+    assert fidelity(50.0, 0.0, 1, 55.0, 33.0)[2] == "untested (1 seed)"
+    assert fidelity(1000.0, 0.0, 3, 1000.0, 0.0)[2] == "consistent"

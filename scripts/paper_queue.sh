@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The reproduction of the paper's Table 1 (issue 10), cheapest cells first, one cell at a
+# time at the lowest priority. Resumable: run it again and finished cells are skipped,
+# unfinished ones resume from their checkpoints.
+#
+#   nohup bash scripts/paper_queue.sh > ~/paper-runs/queue.log 2>&1 &
+#   python scripts/publish_runs.py ~/paper-runs results/paper    # copy complete runs' small files
+set -u
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-$HOME/paper-runs}
+mkdir -p "$RUNS"
+run() {
+    echo "$(date -u +%FT%TZ) start: $*"
+    nice -n 19 .venv/bin/bench run --runs-dir "$RUNS" --workers 1 --no-progress "$@"
+    echo "$(date -u +%FT%TZ) end ($?): $*"
+}
+SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
+run --algo ars --env $SMALL --seeds 10
+run --algo udrl --env $SMALL --seeds 10
+run --algo poligen --env MountainCarContinuous-v0 --seeds 10
+run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10
+run --algo ddpg --env $SMALL --seeds 10
+run --algo udrl --env Swimmer-v3,Hopper-v3 --seeds 10
+run --algo poligen --env Swimmer-v3 --seeds 3
+run --algo poligen --env InvertedPendulum-v2 --seeds 10
+run --algo poligen --env Hopper-v3 --seeds 3
+run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000
