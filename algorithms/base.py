@@ -14,6 +14,9 @@ store. An algorithm only answers four questions:
   episode (UDRL) is a :class:`RewardAwarePolicy`.
 - ``state_dict()`` / ``load_state_dict()``: everything needed to resume exactly,
   including the algorithm's own random generators and its training environment state.
+  ``final_state()`` / ``load_final_state()``: the trained model a complete run keeps.
+
+:func:`algorithms.conformance.check_conformance` checks all of this for any subclass.
 """
 
 from __future__ import annotations
@@ -131,6 +134,13 @@ class Algorithm(abc.ABC):
         """What a complete run keeps (``model.pt``): the trained model without training-only
         state such as replay buffers. Default: everything (:meth:`state_dict`)."""
         return self.state_dict()
+
+    def load_final_state(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`final_state` (what reads ``model.pt``): afterwards the instance
+        acts like the trained one (:meth:`policy`, :meth:`eval_command`); it need not be able to
+        resume training (replay buffers, for one, are gone). Default: :meth:`load_state_dict`; override it when ``final_state``
+        leaves out what ``load_state_dict`` requires."""
+        self.load_state_dict(state)
 
     def training_stats(self) -> dict[str, float]:
         """Optional scalars logged beside each evaluation row (e.g. best training return)."""

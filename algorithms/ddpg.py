@@ -239,6 +239,14 @@ class DDPG(Algorithm):
         """Networks, optimisers and counters, without the replay buffer."""
         return {"env_steps": self.env_steps, "sb3": sb3_state_dict(self.model, include_buffer=False)}
 
+    def load_final_state(self, state: dict[str, Any]) -> None:
+        """Read :meth:`final_state` (``model.pt``): networks, optimisers and counters; the replay
+        buffer stays empty and the global-generator streams are this instance's own."""
+        self.env_steps = state["env_steps"]
+        self._since_train = self.env_steps % self.config.train_freq  # update phases fall on multiples
+        sb3_load_state_dict(self.model, state["sb3"])
+        self._noise = self.model.action_noise
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.env_steps = state["env_steps"]
         self._since_train = state["since_train"]

@@ -485,6 +485,11 @@ class GPIM(Algorithm):
         del state["buffers"]
         return state
 
+    def load_final_state(self, state: dict[str, Any]) -> None:
+        """Read :meth:`final_state` (``model.pt``): everything but the replay buffers, which are emptied."""
+        empty = {"pos": 0, "full": False, "data": {}}
+        self.load_state_dict({**state, "buffers": {"skill": empty, "goal": empty}})
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.disc.load_state_dict(state["nets"]["disc"])
         self.skill.load_state_dict(state["nets"]["skill"])

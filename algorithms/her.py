@@ -149,11 +149,19 @@ class HER(Algorithm):
                 "sb3": sb3_state_dict(self.model, include_buffer=False)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._load_model(state)
+        self.vec_env._seeds = list(state["reset_seeds"])  # pending first-reset seed, if not used yet
+        self.rng.bit_generator.state = state["rng"]
+
+    def load_final_state(self, state: dict[str, Any]) -> None:
+        """Read :meth:`final_state` (``model.pt``): networks, optimisers and counters; the replay
+        buffer stays empty."""
+        self._load_model(state)
+
+    def _load_model(self, state: dict[str, Any]) -> None:
         if state["use_her"] != self.use_her:
             raise ValueError("checkpoint was written with a different use_her setting")
         sb3_load_state_dict(self.model, state["sb3"])
-        self.vec_env._seeds = list(state["reset_seeds"])  # pending first-reset seed, if not used yet
-        self.rng.bit_generator.state = state["rng"]
         self.env_steps = int(state["env_steps"])
 
     def training_stats(self) -> dict[str, float]:

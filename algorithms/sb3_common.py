@@ -79,7 +79,8 @@ def sb3_state_dict(model: Any, include_buffer: bool = True) -> dict[str, Any]:
 
 
 def sb3_load_state_dict(model: Any, state: dict[str, Any]) -> None:
-    """Restore :func:`sb3_state_dict` into a freshly built model of the same configuration."""
+    """Restore :func:`sb3_state_dict` into a freshly built model of the same configuration
+    (a state saved without its replay buffer leaves the model's buffer as it is)."""
     model.policy.load_state_dict(state["policy"])
     model.actor.optimizer.load_state_dict(state["actor_optimizer"])
     model.critic.optimizer.load_state_dict(state["critic_optimizer"])
@@ -87,7 +88,8 @@ def sb3_load_state_dict(model: Any, state: dict[str, Any]) -> None:
         setattr(model, k, copy.deepcopy(v))
     model.action_noise = copy.deepcopy(state["action_noise"])
     model.action_space.np_random.bit_generator.state = copy.deepcopy(state["action_space_rng"])
-    _load_buffer_state(model.replay_buffer, state["replay_buffer"])
+    if state["replay_buffer"] is not None:  # None: a finished run's model (``include_buffer=False``)
+        _load_buffer_state(model.replay_buffer, state["replay_buffer"])
     set_env_state(model.get_env().envs[0], state["env"])
     if "log_ent_coef" in state:
         with __import__("torch").no_grad():

@@ -201,7 +201,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from algorithms import algorithm_names, get_algorithm
+    from algorithms import AlgorithmError, algorithm_names, get_algorithm
     from envs import ALIASES
 
     config = _load(args, check_algorithms=False)
@@ -209,8 +209,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in algorithm_names():
         try:
             cls = get_algorithm(name)
-        except ImportError as exc:
-            print(f"  {name:<10} unavailable: {exc}")
+        except AlgorithmError as exc:  # listed as broken; the others still show
+            print(f"  {name:<10} broken: {exc.reason}")
             continue
         kind = {None: "reward", "return": "return-conditioned", "goal": "goal-conditioned"}[cls.conditioning]
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
