@@ -14,7 +14,9 @@ Hopper-style survival bonuses are subtracted during training only
 (``remove_survival_bonus``).
 
 The policy is the PoliGen paper's deterministic MLP (2x256, tanh hidden and output,
-times the action bound) initialised like PyTorch's default; ``policy = "linear"`` gives
+times the action bound) initialised like PyTorch's default (``init = "zeros"`` starts
+from zero weights, as the ARS authors' code does for its linear policy; the paper does not
+say which its deep-policy adaptation used); ``policy = "linear"`` gives
 the ARS paper's linear policy (zero init, actions clipped to the bounds). All ``2N``
 perturbed policies of an iteration run in lockstep on ``2N`` environments: each step
 is one batched numpy matmul over the stacked weights, so the simulator dominates.
@@ -50,6 +52,10 @@ class ARSConfig:
     """"mlp": the paper's tanh MLP; "linear": the ARS paper's linear policy."""
     hidden_sizes: tuple[int, ...] = (256, 256)
     """hidden layer widths of the MLP policy."""
+    init: Literal["torch", "zeros"] = "torch"
+    """MLP initial weights: "torch" (PyTorch's default uniform init, as PoliGen's policies) or
+    "zeros" (the ARS authors' linear-policy init carried over to the MLP). The linear policy
+    always starts at zero."""
     normalize_observations: bool = True
     """V2 observation filter (False gives ARS V1)."""
     remove_survival_bonus: bool = True
@@ -77,7 +83,7 @@ class ARS(Algorithm):
         self.layout = MLPLayout(obs_dim, act_dim, hidden)
         self.linear = config.policy == "linear"
         self.rng = np.random.default_rng(seed)
-        if self.linear:
+        if self.linear or config.init == "zeros":
             self.theta = np.zeros(self.layout.n_params, np.float32)
         else:
             self.theta = self.layout.init_flat(self.rng)
