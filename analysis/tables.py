@@ -37,6 +37,11 @@ def _interval(lo: float, hi: float, ref: float) -> str:
     return f"[{_fmt(lo, d)}, {_fmt(hi, d)}]"
 
 
+def _sig(x: float, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant digits (CPU-hours range from 0.004 to 40)."""
+    return "–" if x is None or not math.isfinite(x) else f"{x:#.{digits}g}".rstrip(".")
+
+
 def _steps(n: float | None) -> str:
     """A budget for people: 3M, 100k, 2500."""
     if n is None or not math.isfinite(n):
@@ -111,7 +116,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
             "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
             "vs paper (Welch t)": f"{shown}, t = {t:.2f}" if math.isfinite(t) else shown,
             "budget": _steps(budget) if budget is not None else "–",
-            "CPU-h per run": _fmt(getattr(r, "cpu_hours", math.nan), 2),
+            "CPU-h per run": _sig(getattr(r, "cpu_hours", math.nan)),
             "notes": cell_notes(r),
             "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
             "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
