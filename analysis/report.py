@@ -38,6 +38,8 @@ class Report:
     seconds: float = 0.0
     #: Table 1 rows with notes (short final window, seeds from different code)
     flagged: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Table 1 as built (display strings and numbers, :func:`analysis.tables.table1`)
+    table1: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def index(self) -> Path:
@@ -275,17 +277,26 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     files.append(out_dir / "index.html")
     return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
                   excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0,
-                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]])
+                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]], table1=t1)
 
 
 def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str] | None, config: BenchConfig,
-         *, reps: int = stats.DEFAULT_REPS) -> int:
+         *, reps: int = stats.DEFAULT_REPS, readme: Path | None = None) -> int:
     """Entry point for ``bench report``; prints a summary, returns the exit status.
 
+    :param readme: a Markdown file whose results block is rewritten from Table 1
+        (:mod:`analysis.readme`)
     :raises BenchError: see :func:`build_report` (the CLI prints it as one line)
     """
+    if readme is not None and not Path(readme).is_file():
+        raise BenchError(f"{readme}: no such file")
     rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps)
     print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
+    if readme is not None:
+        from analysis.readme import update_readme
+
+        changed = update_readme(Path(readme), rep.table1, Path(runs_dir).as_posix())
+        print(f"  {readme}: results block {'rewritten' if changed else 'unchanged'}")
     if len(rep.excluded_runs):
         print(f"  {len(rep.excluded_runs)} runs left out (listed in index.html and {Path(out_dir) / 'excluded.csv'}):")
         for r in rep.excluded_runs.head(10).itertuples():

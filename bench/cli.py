@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--env", type=_names, help="only these environments")
     report.add_argument("--algo", type=_names, help="only these algorithms")
     report.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples (default 2000)")
+    report.add_argument("--readme", type=Path, default=None,
+                        help="also rewrite the results block of this Markdown file (e.g. README.md) from Table 1")
 
     check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
     _common(check)
@@ -228,7 +230,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import main as report_main
 
     config = _load(args, check_algorithms=False)
-    return report_main(args.runs_dir, args.out, args.env, args.algo, config, reps=args.reps)
+    return report_main(args.runs_dir, args.out, args.env, args.algo, config, reps=args.reps, readme=args.readme)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

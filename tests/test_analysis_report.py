@@ -109,3 +109,19 @@ def test_welch_verdicts_on_the_issue_numbers():
     assert t == 0.0 and p == 1.0 and verdict == "consistent"
     assert fidelity(50.0, 0.0, 1, 55.0, 33.0)[2] == "untested (1 seed)"
     assert fidelity(1000.0, 0.0, 3, 1000.0, 0.0)[2] == "consistent"
+
+
+def test_readme_results_block_is_generated(built, tmp_path):
+    from analysis.readme import END, START, update_readme
+
+    _, rep = built
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n\n{START}\nold table\n{END}\n\nafter\n")
+    assert update_readme(readme, rep.table1, "runs")
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# x\n\nbefore") and text.endswith("after\n")
+    assert "| InvertedPendulum-v2 | ars |" in text and "verdict (95%)" in text
+    assert not update_readme(readme, rep.table1, "runs")  # same input, same file
+    readme.write_text("no markers\n")
+    with pytest.raises(BenchError, match="no results block"):
+        update_readme(readme, rep.table1, "runs")
