@@ -202,6 +202,8 @@ def test_project_smoke_definition_is_valid():
     smoke = check.load_smoke()
     cells, skipped = check.registered_cells(smoke)
     assert cells and {c.algo for c in smoke.cells} >= {"ars", "ddpg"}
+    # every algorithm of the paper's table is gated on learning, not just on completing
+    assert {c.algo for c in smoke.cells if c.rule == "returns"} >= {"ars", "ddpg", "poligen", "udrl", "her"}
     check.smoke_config(load_config(), smoke, cells)  # hyperparameter overrides validate
     base = check.read_baseline(check.BASELINE_PATH)
     if base is not None:
@@ -238,3 +240,23 @@ def test_real_training_weakened_ars_fails(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith(f"{IP}/ars"))
     assert "regressed" in line and "step_size" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo, broken", [("poligen", {"lr_generator": 1e-12, "lr_evaluator": 1e-12}),
+                                          ("udrl", {"learning_rate": 1e-9})])
+def test_committed_gate_fails_when_learning_is_broken(tmp_path, capsys, algo, broken):
+    """The project's smoke cell of PoliGen / UDRL with its learning switched off fails against
+    the committed baseline (one seed of the cell, to keep the test affordable)."""
+    smoke = check.load_smoke()
+    cell = next(c for c in smoke.cells if c.algo == algo)
+    proto = "\n".join(f"{k} = {v}" for k, v in smoke.env_protocol[cell.env_id].items())
+    hp = ", ".join(f"{k} = {v!r}" for k, v in {**cell.hyperparameters, **broken}.items())
+    path = tmp_path / "smoke.toml"
+    path.write_text(f'seeds = [{cell.seeds[0]}]\ntolerance = {smoke.tolerance}\n[env."{cell.env_id}"]\n{proto}\n'
+                    f'[[cell]]\nalgo = "{algo}"\nenv = "{cell.env_id}"\nbudget = {cell.budget}\n'
+                    f'hyperparameters = {{ {hp} }}\n')
+    assert check.main(tmp_path / "runs", load_config(), smoke_path=path, baseline_path=check.BASELINE_PATH,
+                      workers=1) == 1
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith(cell.key))
+    assert "regressed" in line
