@@ -5,16 +5,23 @@ A run directory is ``<runs_dir>/<env_id>/<algo>/seed_<k>/`` (see ``bench.runner`
 statistics; every other run is listed in :attr:`RunSet.excluded` with the reason, never
 averaged in. Within one (env, algo) cell all seeds must share the same protocol and
 hyperparameters; seeds run with different settings are excluded and listed.
+
+``final.json`` is not taken on trust: its numbers are recomputed from ``progress.csv`` and
+the protocol of ``config.json`` with the runner's own rule (:func:`bench.evaluation.final_window`),
+and a run whose files disagree (e.g. a progress.csv edited after the run finished) is
+left out as *inconsistent*, with what differs. Every file read is hashed as read
+(:attr:`RunSet.files`), so a report can say exactly which bytes it used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +29,16 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.evaluation import final_window as final_window_rows
 from bench.provenance import code_hashes
 
 REQUIRED_PROGRESS = ("eval_index", "env_steps", "eval_return_mean")
 GOAL_COLUMNS = ("success_rate", "norm_distance_mean")
 GOAL_SWEEP_REQUIRED = ("goal_index", "norm_distance", "success")
 _SEED_DIR = re.compile(r"^seed_(\d+)$")
+FILE_COLUMNS = ["path", "sha256", "bytes", "env_id", "algo", "seed", "used"]
+#: relative tolerance of the final.json cross-check (its floats went through JSON and CSV)
+REL_TOL = 1e-9
 
 
 @dataclass
@@ -43,6 +54,9 @@ class RunSet:
         goal_index, goal_0, ..., norm_distance, success, ...``), complete runs only
     :param excluded: one row per run left out (``env_id, algo, seed, state, reason, path``)
     :param runs_dir: where the runs were read from
+    :param files: one row per file read (``path`` relative to ``runs_dir``, ``sha256``,
+        ``bytes``, ``env_id, algo, seed``, ``used``: the run entered the statistics), the
+        hashes of the bytes actually parsed
     """
 
     evals: pd.DataFrame
@@ -51,6 +65,7 @@ class RunSet:
     goal_sweeps: pd.DataFrame
     excluded: pd.DataFrame
     runs_dir: Path
+    files: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILE_COLUMNS))
 
     @property
     def cells(self) -> list[tuple[str, str]]:
@@ -69,35 +84,59 @@ class RunSet:
 class _Unreadable(Exception):
     """A run file exists but cannot be parsed; the message names the file."""
 
+    state = "unreadable"
 
-def _read_json(path: Path) -> dict[str, Any]:
+
+class _Inconsistent(_Unreadable):
+    """The run's files disagree (final.json is not what progress.csv and config.json give)."""
+
+    state = "inconsistent"
+
+
+class _Files:
+    """Reads the files of one run as bytes, keeping the SHA-256 of every file read."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, tuple[str, int]] = {}
+
+    def bytes(self, path: Path) -> bytes:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from None
+        self.read[path] = (hashlib.sha256(data).hexdigest(), len(data))
+        return data
+
+    def text(self, path: Path) -> str:
+        data = self.bytes(path)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Unreadable(f"{path.name}: not UTF-8 text") from None
+
+
+def _read_json(path: Path, files: _Files) -> dict[str, Any]:
+    text = files.text(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Unreadable(f"{path.name}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise _Unreadable(f"{path.name}: not UTF-8 text") from None
-    except OSError as exc:
-        raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from None
     if not isinstance(data, dict):
         raise _Unreadable(f"{path.name}: expected a JSON object")
     return data
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(path: Path, required: tuple[str, ...], files: _Files) -> pd.DataFrame:
+    text = files.text(path)
+    if text and not text.endswith("\n"):
+        raise _Unreadable(f"{path.name}: truncated (last line incomplete)")
     try:
-        text = path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):
-            raise _Unreadable(f"{path.name}: truncated (last line incomplete)")
         df = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         raise _Unreadable(f"{path.name}: empty file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _Unreadable(f"{path.name}: not a valid CSV ({first})") from None
-    except OSError as exc:
-        raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise _Unreadable(f"{path.name}: missing column(s) {', '.join(missing)}")
@@ -119,16 +158,83 @@ def _settings_key(config: dict[str, Any]) -> str:
                       sort_keys=True, default=str)
 
 
-def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any]:
+def _same(a: Any, b: Any) -> bool:
+    """Equal as the runner wrote them: integers exactly, floats to :data:`REL_TOL`, NaN = null."""
+    if a is None or b is None:
+        return (a is None or (isinstance(a, float) and math.isnan(a))) and \
+            (b is None or (isinstance(b, float) and math.isnan(b)))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b) and isinstance(a, bool) == isinstance(b, bool)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
+    return a == b
+
+
+def _expected_final(rows: list[dict[str, Any]], window: list[dict[str, Any]], short: bool | None) -> dict[str, Any]:
+    """What final.json must say for these progress rows and this final window (the runner's
+    computation, ``bench.runner``)."""
+    last = rows[-1]
+    out: dict[str, Any] = {
+        "final_return": float(np.mean([r["eval_return_mean"] for r in window])),
+        "final_window": len(window),
+        "n_evals": len(rows),
+        "env_steps": int(last["env_steps"]),
+        "last_return": float(last["eval_return_mean"]),
+    }
+    if short is not None:
+        out["short_window"] = short
+    if "eval_env_steps" in last and last["eval_env_steps"] == last["eval_env_steps"]:
+        out["eval_env_steps"] = int(last["eval_env_steps"])
+    for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
+        if key in last:
+            out[name] = float(np.mean([r[key] for r in window]))
+    return out
+
+
+def _check_final(final: dict[str, Any], progress: pd.DataFrame, protocol: dict[str, Any]) -> None:
+    """Recompute final.json from progress.csv and the protocol; raise :class:`_Inconsistent`
+    naming what differs.
+
+    The window is :func:`bench.evaluation.final_window` of the protocol's ``final_window``.
+    A final.json without ``short_window`` was written before that rule (by the runner's
+    earlier ``rows[-final_window:]``), so either rule is accepted for it: the two differ
+    only when a run has no more evaluations than the window. Keys final.json lacks (older
+    runners wrote fewer) are not checked; timings are not recomputable and not checked.
+    """
+    window = protocol.get("final_window", final.get("final_window"))
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise _Inconsistent("final.json cannot be checked: no final_window in config.json's protocol")
+    rows = progress.to_dict("records")
+    used, short = final_window_rows(rows, window)
+    candidates = [_expected_final(rows, used, short)]
+    if "short_window" not in final:  # written before the short-window rule
+        candidates = [_expected_final(rows, used, None), _expected_final(rows, rows[-window:], None)]
+    problems: list[str] = []
+    for expected in candidates:
+        problems = [k for k, v in expected.items() if k in final and not _same(final[k], v)]
+        if not problems:
+            return
+    expected = candidates[0]
+    what = "; ".join(f"{k} is {final[k]!r}, progress.csv gives {_show(expected[k])}" for k in problems)
+    raise _Inconsistent(f"final.json disagrees with progress.csv (edited after the run finished?): {what}")
+
+
+def _show(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def _load_one(run_dir: Path, env_id: str, algo: str, seed: int, files: _Files) -> dict[str, Any]:
     """Read one run; returns a dict with ``state`` and either data or ``reason``."""
     status_path = run_dir / "status.json"
     if not status_path.exists():
         return {"state": "missing", "reason": "no status.json (never started, or not a run directory)"}
-    status = _read_json(status_path)
+    status = _read_json(status_path, files)
     state = status.get("state")
-    config = _read_json(run_dir / "config.json") if (run_dir / "config.json").exists() else None
-    if config is None:
+    if not (run_dir / "config.json").exists():
         raise _Unreadable("config.json: missing")
+    config = _read_json(run_dir / "config.json", files)
     for key, want in (("algo", algo), ("env_id", env_id), ("seed", seed)):
         if key in config and config[key] != want:
             raise _Unreadable(f"config.json: {key} is {config[key]!r} but the directory says {want!r}")
@@ -141,9 +247,9 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
         return {"state": "incomplete", "reason": f"incomplete (state {state!r}{where})"}
     if not (run_dir / "final.json").exists():
         return {"state": "incomplete", "reason": "incomplete: status says done but final.json is missing"}
-    final = _read_json(run_dir / "final.json")
+    final = _read_json(run_dir / "final.json", files)
     final_return = _number(final, "final_return", "final.json")
-    progress = _read_csv(run_dir / "progress.csv", REQUIRED_PROGRESS)
+    progress = _read_csv(run_dir / "progress.csv", REQUIRED_PROGRESS, files)
     if len(progress) == 0:
         raise _Unreadable("progress.csv: no evaluations")
     idx = progress["eval_index"].to_numpy()
@@ -155,16 +261,22 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int) -> dict[str, Any
         raise _Unreadable("progress.csv: eval_return_mean has missing or non-finite values")
     n_evals = final.get("n_evals")
     if isinstance(n_evals, int) and n_evals != len(progress):
-        raise _Unreadable(f"final.json says {n_evals} evaluations but progress.csv has {len(progress)}")
+        raise _Inconsistent(f"final.json says {n_evals} evaluations but progress.csv has {len(progress)}")
+    protocol = config.get("protocol") or {}
+    _check_final(final, progress, protocol)
     sweep = goal_sweep = None
     if (run_dir / "sweep.csv").exists():
-        sweep = _read_csv(run_dir / "sweep.csv", ())
+        sweep = _read_csv(run_dir / "sweep.csv", (), files)
+        required = GOAL_SWEEP_REQUIRED if "goal_index" in sweep.columns else ("command", "return_mean")
+        missing = [c for c in required if c not in sweep.columns]
+        if missing:
+            raise _Unreadable(f"sweep.csv: missing column(s) {', '.join(missing)}")
+        for col in required:
+            if not pd.api.types.is_numeric_dtype(sweep[col]):
+                raise _Unreadable(f"sweep.csv: column {col} is not numeric")
         if "goal_index" in sweep.columns:  # goal-conditioned: one row per goal episode
-            goal_sweep, sweep = _read_csv(run_dir / "sweep.csv", GOAL_SWEEP_REQUIRED), None
-        else:
-            sweep = _read_csv(run_dir / "sweep.csv", ("command", "return_mean"))
-    meta = _read_json(run_dir / "meta.json") if (run_dir / "meta.json").exists() else {}
-    protocol = config.get("protocol") or {}
+            goal_sweep, sweep = sweep, None
+    meta = _read_json(run_dir / "meta.json", files) if (run_dir / "meta.json").exists() else {}
     window = final.get("final_window", protocol.get("final_window"))
     hashes = code_hashes(meta)
     row = {
@@ -214,24 +326,27 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
     :param runs_dir: the runs directory (``runs/`` by default in the CLI)
     :param envs: keep only these env ids (None: all)
     :param algos: keep only these algorithms (None: all)
-    :param strict: raise :class:`BenchError` on the first unreadable run file instead of
-        listing the run as unreadable
+    :param strict: raise :class:`BenchError` on the first unreadable or inconsistent run
+        instead of listing the run as left out
     :raises BenchError: the directory does not exist, or (strict) a run file is corrupt
     """
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise BenchError(f"{runs_dir}: runs directory not found")
     evals, finals, sweeps, goal_sweeps, excluded = [], [], [], [], []
+    files_read: list[dict[str, Any]] = []
     loaded: dict[tuple[str, str], list[tuple[int, Path, dict[str, Any]]]] = {}
     for env_id, algo, seed, run_dir in _run_dirs(runs_dir, envs, algos):
+        files = _Files()
         try:
-            res = _load_one(run_dir, env_id, algo, seed)
+            res = _load_one(run_dir, env_id, algo, seed, files)
         except _Unreadable as exc:
             if strict:
                 raise BenchError(f"{run_dir}: {exc}") from None
-            excluded.append({"env_id": env_id, "algo": algo, "seed": seed, "state": "unreadable",
-                             "reason": f"unreadable: {exc}", "path": str(run_dir)})
-            continue
+            res = {"state": exc.state, "reason": f"{exc.state}: {exc}"}
+        for path, (digest, size) in files.read.items():
+            files_read.append({"path": path.relative_to(runs_dir).as_posix(), "sha256": digest, "bytes": size,
+                               "env_id": env_id, "algo": algo, "seed": seed, "used": False})
         if res["state"] != "done":
             excluded.append({"env_id": env_id, "algo": algo, "seed": seed, "state": res["state"],
                              "reason": res["reason"], "path": str(run_dir)})
@@ -251,9 +366,11 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
             ident = {"env_id": env_id, "algo": algo, "seed": seed}
             finals.append({**ident, **res["row"]})
             prog = res["progress"]
-            if "eval_step" not in prog.columns:  # runs made before nominal evaluation points
+            # runs made before nominal evaluation points: eval_step = the actual env steps
+            recorded = "eval_step" in prog.columns
+            if not recorded:
                 prog = prog.assign(eval_step=prog["env_steps"])
-            evals.append(prog.assign(**ident))
+            evals.append(prog.assign(**ident, eval_step_recorded=recorded))
             if res["sweep"] is not None:
                 sweeps.append(res["sweep"].assign(**ident))
             if res["goal_sweep"] is not None:
@@ -275,5 +392,8 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
                       else pd.DataFrame(columns=id_cols + list(GOAL_SWEEP_REQUIRED)))
     excluded_df = pd.DataFrame(excluded, columns=id_cols + ["state", "reason", "path"]).sort_values(
         id_cols, ignore_index=True)
+    files_df = pd.DataFrame(files_read, columns=FILE_COLUMNS).sort_values("path", ignore_index=True)
+    used = set(zip(finals_df["env_id"], finals_df["algo"], finals_df["seed"]))
+    files_df["used"] = [k in used for k in zip(files_df["env_id"], files_df["algo"], files_df["seed"])]
     return RunSet(evals=evals_df, finals=finals_df, sweeps=sweeps_df, goal_sweeps=goal_sweeps_df,
-                  excluded=excluded_df, runs_dir=runs_dir)
+                  excluded=excluded_df, runs_dir=runs_dir, files=files_df)

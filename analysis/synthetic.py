@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.evaluation import final_window as final_window_rows
+
 #: (random-policy return, best return) used to shape the synthetic curves
 SCALES: dict[str, tuple[float, float]] = {
     "Swimmer-v3": (0.0, 350.0),
@@ -66,7 +68,7 @@ def write_run(run_dir: Path, env_id: str, algo: str, seed: int, *, n_evals: int 
     mean[0] = lo + 0.01 * (hi - lo) * rng.standard_normal()
     std = np.abs(0.05 * (hi - lo) * (1 + rng.standard_normal(n_done) * 0.1))
     progress = pd.DataFrame({
-        "eval_index": np.arange(n_done), "env_steps": steps, "wall_time": steps / 5000.0,
+        "eval_index": np.arange(n_done), "eval_step": steps, "env_steps": steps, "wall_time": steps / 5000.0,
         "eval_return_mean": mean, "eval_return_std": std, "eval_return_min": mean - 2 * std,
         "eval_return_max": mean + 2 * std, "eval_length_mean": 1000.0, "eval_env_steps": 10_000,
     })
@@ -81,11 +83,15 @@ def write_run(run_dir: Path, env_id: str, algo: str, seed: int, *, n_evals: int 
     (run_dir / "status.json").write_text(json.dumps(status))
     if state != "done":
         return run_dir
-    final = {"final_return": float(np.mean(mean[-final_window:])), "final_window": final_window,
-             "n_evals": n_done, "env_steps": int(steps[-1]), "wall_time_s": float(steps[-1] / 5000.0)}
+    # final.json as the runner writes it (bench.runner): the final window of bench.evaluation
+    rows, short = final_window_rows(progress.to_dict("records"), final_window)
+    final = {"final_return": float(np.mean([r["eval_return_mean"] for r in rows])), "final_window": len(rows),
+             "short_window": short, "n_evals": n_done, "env_steps": int(steps[-1]),
+             "eval_env_steps": int(progress["eval_env_steps"].iloc[-1]), "wall_time_s": float(steps[-1] / 5000.0),
+             "last_return": float(mean[-1])}
     if goal:
-        final["success_rate"] = float(progress["success_rate"].iloc[-final_window:].mean())
-        final["norm_distance"] = float(progress["norm_distance_mean"].iloc[-final_window:].mean())
+        final["success_rate"] = float(np.mean([r["success_rate"] for r in rows]))
+        final["norm_distance"] = float(np.mean([r["norm_distance_mean"] for r in rows]))
     (run_dir / "final.json").write_text(json.dumps(final))
 
     if goal and (sweep is None or sweep):  # goal sweep: a 5x5 grid of goals

@@ -3,9 +3,12 @@ listed and left out, never averaged in."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import synthetic
@@ -91,3 +94,60 @@ def test_goal_columns_kept(tmp_path):
     rs = load_runs(tmp_path)
     assert "success_rate" in rs.evals and rs.finals["success_rate"].notna().all()
     assert rs.sweeps.empty and len(rs.goal_sweeps) == 25 and {"goal_0", "success"} <= set(rs.goal_sweeps.columns)
+
+
+def test_progress_edited_after_the_run_finished_is_left_out_with_the_reason(runs):
+    d = runs / "Swimmer-v3" / "ars" / "seed_3"
+    text = (d / "progress.csv").read_text().splitlines()
+    cells = text[-1].split(",")
+    cells[text[0].split(",").index("eval_return_mean")] = "-500.0"
+    (d / "progress.csv").write_text("\n".join(text[:-1] + [",".join(cells)]) + "\n")
+    rs = load_runs(runs)
+    row = rs.excluded.iloc[0]
+    assert len(rs.excluded) == 1 and row["seed"] == 3 and row["state"] == "inconsistent"
+    assert "final.json disagrees with progress.csv" in row["reason"] and "final_return" in row["reason"]
+    assert "last_return" in row["reason"]
+    with pytest.raises(BenchError, match="disagrees"):
+        load_runs(runs, strict=True)
+    # every file read is listed with the SHA-256 of its bytes; the edited run's as not used
+    f = rs.files.set_index("path")
+    assert not f.loc["Swimmer-v3/ars/seed_3/progress.csv", "used"] and f.loc["Swimmer-v3/ars/seed_2/final.json", "used"]
+    assert f.loc["Swimmer-v3/ars/seed_3/progress.csv", "sha256"] == hashlib.sha256(
+        (d / "progress.csv").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda f, p: {**f, "final_window": 2}, "final_window is 2"),
+    (lambda f, p: {**f, "short_window": True}, "short_window"),
+    (lambda f, p: {**f, "last_return": 1.0}, "last_return"),
+    (lambda f, p: {**f, "env_steps": f["env_steps"] + 1}, "env_steps"),
+])
+def test_final_json_fields_are_checked(tmp_path, edit, words):
+    run = tmp_path / "InvertedPendulum-v2" / "ars" / "seed_0"
+    synthetic.write_run(run, "InvertedPendulum-v2", "ars", 0, n_evals=8, final_window=3)
+    final = json.loads((run / "final.json").read_text())
+    (run / "final.json").write_text(json.dumps(edit(final, run)))
+    row = load_runs(tmp_path).excluded.iloc[0]
+    assert row["state"] == "inconsistent" and words in row["reason"]
+
+
+def test_runs_from_before_the_short_window_rule_are_accepted_under_either_rule(tmp_path):
+    """final.json without short_window: written by the runner's older rows[-final_window:]
+    (which kept the step-0 evaluation when the run had no more points than the window)."""
+    for env, n_evals in (("InvertedPendulum-v2", 4), ("Swimmer-v3", 9)):  # 4 evaluations: a short window; 9: a full one
+        run = tmp_path / env / "ars" / "seed_0"
+        synthetic.write_run(run, env, "ars", 0, n_evals=n_evals, final_window=5)
+        progress = pd.read_csv(run / "progress.csv")
+        final = json.loads((run / "final.json").read_text())
+        del final["short_window"]
+        old = progress["eval_return_mean"].to_numpy()[-5:]
+        final.update(final_return=float(np.mean(old)), final_window=len(old))
+        (run / "final.json").write_text(json.dumps(final))
+    rs = load_runs(tmp_path)
+    assert rs.excluded.empty and len(rs.finals) == 2
+    # with short_window recorded, only today's rule is accepted
+    run = tmp_path / "InvertedPendulum-v2" / "ars" / "seed_0"
+    final = json.loads((run / "final.json").read_text())
+    (run / "final.json").write_text(json.dumps({**final, "short_window": True}))
+    ex = load_runs(tmp_path).excluded
+    assert list(ex["env_id"]) == ["InvertedPendulum-v2"] and ex["state"].iloc[0] == "inconsistent"
