@@ -1,6 +1,7 @@
 """analysis: stored runs -> statistics -> tables and figures -> report and regression check.
 
 - :mod:`analysis.load`: run directories into tidy pandas frames, with completeness checks;
+- :mod:`analysis.bootstrap`: one seeded generator per interval, the vectorised stratified bootstrap;
 - :mod:`analysis.stats`: rliable stratified-bootstrap statistics over those frames;
 - :mod:`analysis.tables` / :mod:`analysis.figures`: Table 1 and the figures (pure writers);
 - :mod:`analysis.report`: ``bench report`` (one folder with ``index.html``);

@@ -44,15 +44,38 @@ def _steps_axis(ax: plt.Axes) -> None:
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
 
 
+def _curve(ax: plt.Axes, c: pd.DataFrame, color: tuple, algo: str, *, lw: float = 1.6, fontsize: int = 8) -> None:
+    """One algorithm's learning curve: mean and band where every run of the cell reached the
+    point (``n == n_cell``); where fewer did (runs of unequal length), a dashed mean of those
+    runs, no band, labelled with how many; the legend gives the cell's run count."""
+    c = c.sort_values("env_steps")
+    x, m = c["env_steps"].to_numpy(float), c["mean"].to_numpy(float)
+    n = c["n"].to_numpy(int)
+    n_cell = int(c["n_cell"].max()) if "n_cell" in c else int(n.max())
+    full = n == n_cell
+    partial = ~full & (n > 0)
+    label = f"{algo} (n={n_cell})" + ("; dashed: fewer runs" if partial.any() else "")
+    ax.plot(x, np.where(full, m, np.nan), color=color, label=label, lw=lw)
+    ax.fill_between(x, c["lo"].to_numpy(float), c["hi"].to_numpy(float), where=full, color=color, alpha=0.2, lw=0)
+    if partial.any():
+        # join the dashed part to its full neighbours, and say at each change how many runs it holds
+        near = partial | np.r_[partial[1:], False] | np.r_[False, partial[:-1]]
+        ax.plot(x, np.where(near, m, np.nan), color=color, lw=lw * 0.8, ls="--")
+        for i in np.flatnonzero(partial):
+            if i == 0 or n[i] != n[i - 1]:
+                ax.annotate(f"n={n[i]}", (x[i], m[i]), textcoords="offset points", xytext=(2, 4), fontsize=fontsize - 1,
+                            color=color)
+
+
 def learning_curves(bands: pd.DataFrame, env_id: str, colors: dict[str, tuple], out_dir: Path, *,
                     ylabel: str = "evaluation return", stem: str | None = None,
                     paper: dict[str, tuple[float, float]] | None = None) -> list[Path]:
-    """Figure 2/6 for one env: mean return vs env steps per algorithm with its 95% band."""
+    """Figure 2/6 for one env: mean return vs nominal env steps per algorithm with its 95% band
+    (drawn where all of the cell's runs have the point; see :func:`_curve`)."""
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     g = bands[bands["env_id"] == env_id]
     for algo, c in g.groupby("algo", sort=True):
-        ax.plot(c["env_steps"], c["mean"], color=colors[algo], label=f"{algo} (n={int(c['n'].max())})", lw=1.6)
-        ax.fill_between(c["env_steps"], c["lo"], c["hi"], color=colors[algo], alpha=0.2, lw=0)
+        _curve(ax, c, colors[algo], algo)
     shown = [m for algo, (m, _) in (paper or {}).items() if algo in set(g["algo"])]
     for algo, (m, _) in (paper or {}).items():
         if algo in set(g["algo"]):
@@ -79,14 +102,15 @@ def _env_grid(n: int, height: float):
 
 
 def learning_curves_grid(bands: pd.DataFrame, colors: dict[str, tuple], out_dir: Path) -> list[Path]:
-    """All envs' learning curves side by side (Figure 2 layout), one shared legend."""
+    """All envs' learning curves side by side (Figure 2 layout): a legend with the run
+    counts in each panel, one shared colour legend below."""
     envs = sorted(bands["env_id"].unique())
     fig, axes, nrow = _env_grid(len(envs), height=3.3)
     for ax, env_id in zip(axes.ravel(), envs):
         g = bands[bands["env_id"] == env_id]
         for algo, c in g.groupby("algo", sort=True):
-            ax.plot(c["env_steps"], c["mean"], color=colors[algo], label=algo, lw=1.4)
-            ax.fill_between(c["env_steps"], c["lo"], c["hi"], color=colors[algo], alpha=0.2, lw=0)
+            _curve(ax, c, colors[algo], algo, lw=1.4, fontsize=7)
+        ax.legend(fontsize=7, loc="best")  # run counts per panel
         ax.set_title(env_id, fontsize=10)
         ax.set_xlabel("environment steps", fontsize=9)
         _steps_axis(ax)

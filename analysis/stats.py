@@ -1,10 +1,21 @@
 """rliable statistics over the frames of :mod:`analysis.load`.
 
 Every confidence interval is a 95% percentile interval of rliable's stratified bootstrap
-(``rliable.library.get_interval_estimates``). rliable draws its resampling indices from
-numpy's *global* generator, so each call here runs under :func:`seeded`, which seeds it
-from a fixed base seed and the cell's name and restores the previous state: a report is
-reproducible and a cell's numbers do not depend on which other cells were loaded.
+(each replication resamples, per task, the runs with replacement), computed by
+:mod:`analysis.bootstrap` vectorised over the replications. Each interval draws from its
+own generator, seeded from the base seed, a purpose tag and the interval's identity:
+
+- a Table 1 cell: ``("final", env, algo, sorted seeds)``;
+- a learning-curve point set (the points of one cell reached by the same runs):
+  ``("curve", column, env, algo, those seeds)``;
+- an aggregate / a performance profile of one algorithm: ``("aggregate" | "profile",
+  algo, envs, seeds)``;
+- a probability of improvement: ``("poi", x, y, envs, seeds of x, seeds of y)``, one
+  generator per side.
+
+So a number depends only on its own runs, the base seed and the resample count, never on
+which other cells a report loads, and it is the same on any machine (numpy keeps the
+``RandomState`` streams fixed across versions and platforms).
 
 Point metrics use fast numpy forms that equal rliable's ``metrics.aggregate_*``
 (mean; median; IQM = 25% trimmed mean over all runs x tasks; optimality gap at 1).
@@ -12,32 +23,22 @@ Point metrics use fast numpy forms that equal rliable's ``metrics.aggregate_*``
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import warnings
-import zlib
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 from rliable import library as rly
 from scipy import stats as sps
 
+from analysis import bootstrap
+from analysis.bootstrap import CONFIDENCE, seeded  # noqa: F401  (re-exported)
+
+#: bench check's bootstrap (analysis/check.py, recorded in analysis/baseline.json); the
+#: report's resample counts and base seed are :mod:`analysis.bootstrap`'s
 DEFAULT_REPS = 2000
-DEFAULT_SEED = 0
-CONFIDENCE = 0.95
-
-
-@contextlib.contextmanager
-def seeded(seed: int, *key: object) -> Iterator[np.random.RandomState]:
-    """Seed numpy's global generator from ``seed`` and ``key``; restore it afterwards."""
-    state = np.random.get_state()
-    s = (zlib.crc32("|".join(map(str, key)).encode()) + seed) % 2**32
-    np.random.seed(s)
-    try:
-        yield np.random.RandomState(s)
-    finally:
-        np.random.set_state(state)
+DEFAULT_SEED = bootstrap.SEED
 
 
 def iqm(scores: np.ndarray) -> float:
@@ -61,56 +62,68 @@ AGGREGATE_NAMES = ["IQM", "Mean", "Median", "Optimality gap"]
 
 
 def interval(scores: np.ndarray, func: Callable[[np.ndarray], np.ndarray], *, reps: int = DEFAULT_REPS,
-             seed: int = DEFAULT_SEED, key: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
-    """Point estimate and (2, ...) percentile CI of ``func`` over a (runs x tasks) matrix."""
-    with seeded(seed, *key) as rs, warnings.catch_warnings():
+             seed: int = DEFAULT_SEED, key: tuple = ("interval",)) -> tuple[np.ndarray, np.ndarray]:
+    """Point estimate and (2, ...) percentile CI of ``func`` (one replication at a time)
+    over a (runs x tasks) matrix: rliable's own call, its draws from
+    :func:`analysis.bootstrap.seeded` ``(seed, *key)`` (key: purpose tag, then identity)."""
+    with seeded(seed, *key), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # arch: random_state deprecation notice
-        point, ci = rly.get_interval_estimates({"x": scores}, func, reps=reps,
-                                               confidence_interval_size=CONFIDENCE, random_state=rs)
+        point, ci = rly.get_interval_estimates({"x": scores}, func, reps=reps, confidence_interval_size=CONFIDENCE)
     return np.asarray(point["x"]), np.asarray(ci["x"])
 
 
-def _column_metrics(scores: np.ndarray) -> np.ndarray:
-    """Mean, median and IQM of each column of a (runs x cells) matrix, flattened (3 * cells,)."""
-    v = np.sort(np.asarray(scores, dtype=float), axis=0)
-    cut = int(0.25 * v.shape[0])
-    return np.concatenate([v.mean(axis=0), np.median(v, axis=0), v[cut:v.shape[0] - cut].mean(axis=0)])
+# --- vectorised statistics of bootstrap replications (block, runs, tasks) -> (block, m) ---
+
+def _cell_metrics(s: np.ndarray) -> np.ndarray:
+    """Mean, median and IQM of the replications of one cell (``(block, runs, 1)``)."""
+    v = np.sort(s[:, :, 0], axis=1)
+    n = v.shape[1]
+    cut = int(0.25 * n)
+    return np.stack([v.mean(axis=1), np.median(v, axis=1), v[:, cut:n - cut].mean(axis=1)], axis=1)
 
 
-def _by_run_count(groups: dict[tuple[str, str], np.ndarray]) -> dict[int, list[tuple[str, str]]]:
-    out: dict[int, list[tuple[str, str]]] = {}
-    for key, arr in groups.items():
-        out.setdefault(arr.shape[0], []).append(key)
-    return out
+def _aggregate_block(s: np.ndarray) -> np.ndarray:
+    """IQM, mean, median (of task means) and optimality gap of the replications of a
+    (runs x tasks) score matrix (``(block, runs, tasks)``)."""
+    flat = np.sort(s.reshape(s.shape[0], -1), axis=1)
+    size = flat.shape[1]
+    cut = int(0.25 * size)
+    return np.stack([flat[:, cut:size - cut].mean(axis=1), flat.mean(axis=1), np.median(s.mean(axis=1), axis=1),
+                     1.0 - np.minimum(flat, 1.0).mean(axis=1)], axis=1)
 
 
-def final_return_stats(finals: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def _mean_distribution(data: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap distribution ``(reps, points)`` of the mean of each column (runs resampled
+    per column)."""
+    return bootstrap.resample(data, lambda s: s.mean(axis=1), reps, rng)
+
+
+def _cell_seeds(g: pd.DataFrame) -> list[int]:
+    return [int(s) for s in sorted(g["seed"])]
+
+
+def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
+                       seed: int = bootstrap.SEED) -> pd.DataFrame:
     """Per (env, algo): seeds, mean, std (ddof=1), median, IQM of final returns, and the
-    95% stratified-bootstrap CI of mean / median / IQM; goal metrics when present.
+    95% bootstrap CI (``*_lo``, ``*_hi``) and bootstrap standard error (``*_se``) of mean /
+    median / IQM; goal metrics when present.
 
-    Cells with the same number of runs are bootstrapped in one rliable call on the
-    (runs x cells) matrix: rliable's stratified bootstrap resamples the runs of each
-    column independently, so each column's CI is that cell's own bootstrap CI (and one
-    call instead of one per cell keeps a 16-cell report fast).
+    Each cell is bootstrapped on its own runs (in seed order) with its own generator,
+    ``("final", env, algo, sorted seeds)``: its CI does not depend on the other cells.
     """
-    groups = {key: g["final_return"].to_numpy(dtype=float)
-              for key, g in finals.groupby(["env_id", "algo"], sort=True)}
-    cis: dict[tuple[str, str], np.ndarray] = {}
-    for n, keys in sorted(_by_run_count(groups).items()):
-        if n < 2:
-            for k in keys:
-                cis[k] = np.full((2, 3), np.nan)
-            continue
-        matrix = np.column_stack([groups[k] for k in keys])
-        _, ci = interval(matrix, _column_metrics, reps=reps, seed=seed, key=("final", n))
-        ci = ci.reshape(2, 3, len(keys))
-        for j, k in enumerate(keys):
-            cis[k] = ci[:, :, j]
     rows = []
     for (env_id, algo), g in finals.groupby(["env_id", "algo"], sort=True):
-        x = groups[(env_id, algo)]
+        g = g.sort_values("seed")
+        x = g["final_return"].to_numpy(dtype=float)
+        seeds = _cell_seeds(g)
         n = len(x)
-        row = {"env_id": env_id, "algo": algo, "n": n, "seeds": ",".join(map(str, sorted(g["seed"]))),
+        if n >= 2:
+            rng = bootstrap.generator(seed, "final", env_id, algo, seeds)
+            dist = bootstrap.resample(x[:, None], _cell_metrics, reps, rng)
+            ci, se = bootstrap.percentile_interval(dist), dist.std(axis=0)
+        else:
+            ci, se = np.full((2, 3), np.nan), np.full(3, np.nan)
+        row = {"env_id": env_id, "algo": algo, "n": n, "seeds": ",".join(map(str, seeds)),
                "mean": float(x.mean()), "std": float(x.std(ddof=1)) if n > 1 else 0.0,
                "median": float(np.median(x)), "iqm": iqm(x), "min": float(x.min()), "max": float(x.max())}
         if "budget" in g:
@@ -123,9 +136,9 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: 
         if "short_window" in g:
             row["short_window"] = bool(g["short_window"].any())
             row["final_window"] = int(g["final_window"].min())
-        ci = cis[(env_id, algo)]
         for i, name in enumerate(["mean", "median", "iqm"]):
             row[f"{name}_lo"], row[f"{name}_hi"] = float(ci[0, i]), float(ci[1, i])
+            row[f"{name}_se"] = float(se[i])  # bootstrap standard error
         for col in ("success_rate", "norm_distance"):
             if col in g and g[col].notna().any():
                 row[col] = float(g[col].mean())
@@ -134,49 +147,79 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: 
     return pd.DataFrame(rows)
 
 
-def curve_bands(evals: pd.DataFrame, *, column: str = "eval_return_mean", reps: int = DEFAULT_REPS,
-                seed: int = DEFAULT_SEED) -> pd.DataFrame:
+CURVE_COLUMNS = ["env_id", "algo", "eval_index", "env_steps", "mean", "lo", "hi", "n", "n_cell"]
+
+
+def curve_bands(evals: pd.DataFrame, *, column: str = "eval_return_mean", reps: int = bootstrap.BAND_REPS,
+                seed: int = bootstrap.SEED) -> pd.DataFrame:
     """Learning-curve mean and 95% bootstrap band per (env, algo, evaluation point).
 
-    Runs are aligned by ``eval_index``; ``env_steps`` is the nominal evaluation point
-    (``eval_step``, the same for every run; the median of the actual env steps for runs
-    recorded before nominal points). A point reached by fewer runs than others (runs of unequal length) uses the
-    runs that reached it; ``n`` says how many. All (cell, point) columns with the same
-    run count are bootstrapped in one rliable call (each column resampled on its own).
+    Runs are aligned on the nominal evaluation point ``eval_step`` (the same for every run
+    of a cell; runs recorded before nominal points, whose ``eval_step`` is filled from
+    their actual ``env_steps`` by :mod:`analysis.load`, are aligned on ``eval_index`` and
+    placed at the median of their env steps). Each point uses the runs that reached it:
+    ``n`` says how many, ``n_cell`` how many runs the cell has; a figure draws mean and
+    band only where ``n == n_cell``. The points of a cell reached by the same runs form
+    one point set, bootstrapped together (each point resampled on its own, as rliable
+    does per task) with the generator ``("curve", column, env, algo, those seeds)``.
     """
-    blocks: dict[int, list[tuple[int, np.ndarray]]] = {}
     frames = []
     for (env_id, algo), g in evals.groupby(["env_id", "algo"], sort=True):
-        wide = g.pivot(index="seed", columns="eval_index", values=column)
-        # x: the nominal evaluation point (the actual env_steps of episodic methods overshoot it)
-        x = "eval_step" if "eval_step" in g and g["eval_step"].notna().all() else "env_steps"
-        steps = g.groupby("eval_index")[x].median()
-        counts = wide.notna().sum(axis=0)
-        frame = pd.DataFrame({"env_id": env_id, "algo": algo, "eval_index": wide.columns,
-                              "env_steps": steps.reindex(wide.columns).to_numpy(),
-                              "mean": wide.mean(axis=0).to_numpy(), "lo": np.nan, "hi": np.nan,
-                              "n": counts.to_numpy()})
-        fi = len(frames)
-        frames.append(frame)
+        nominal = ("eval_step" in g and g["eval_step"].notna().all()
+                   and ("eval_step_recorded" not in g or bool(g["eval_step_recorded"].all()))
+                   and not g.duplicated(["seed", "eval_step"]).any())
+        if nominal:
+            wide = g.pivot(index="seed", columns="eval_step", values=column).sort_index(axis=1)
+            steps = wide.columns.to_numpy(dtype=float)
+            index = g.groupby("eval_step")["eval_index"].min().reindex(wide.columns).to_numpy()
+        else:
+            wide = g.pivot(index="seed", columns="eval_index", values=column).sort_index(axis=1)
+            x = "eval_step" if "eval_step" in g and g["eval_step"].notna().all() else "env_steps"
+            steps = g.groupby("eval_index")[x].median().reindex(wide.columns).to_numpy(dtype=float)
+            index = wide.columns.to_numpy()
+        wide = wide.sort_index(axis=0)
         values = wide.to_numpy(dtype=float)
+        present = np.isfinite(values)
+        counts = present.sum(axis=0)
+        lo = np.full(values.shape[1], np.nan)
+        hi = np.full(values.shape[1], np.nan)
+        # point sets: the points reached by the same runs
+        sets: dict[tuple[int, ...], list[int]] = {}
         for j in range(values.shape[1]):
-            col = values[:, j]
-            col = col[np.isfinite(col)]
-            if len(col) >= 2:
-                blocks.setdefault(len(col), []).append((fi * 1_000_000 + j, col))
-    for n, cols in sorted(blocks.items()):
-        matrix = np.column_stack([c for _, c in cols])
-        _, ci = interval(matrix, lambda s: s.mean(axis=0), reps=reps, seed=seed, key=("curve", column, n))
-        for k, (code, _) in enumerate(cols):
-            fi, j = divmod(code, 1_000_000)
-            frames[fi].iloc[j, frames[fi].columns.get_loc("lo")] = ci[0, k]
-            frames[fi].iloc[j, frames[fi].columns.get_loc("hi")] = ci[1, k]
-    cols = ["env_id", "algo", "eval_index", "env_steps", "mean", "lo", "hi", "n"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+            sets.setdefault(tuple(int(s) for s in wide.index[present[:, j]]), []).append(j)
+        for seeds, cols in sets.items():
+            if len(seeds) < 2:
+                continue
+            rows = np.flatnonzero(np.isin(wide.index.to_numpy(), seeds))
+            rng = bootstrap.generator(seed, "curve", column, env_id, algo, list(seeds))
+            ci = bootstrap.percentile_interval(_mean_distribution(values[np.ix_(rows, cols)], reps, rng))
+            lo[cols], hi[cols] = ci[0], ci[1]
+        mean = np.where(counts > 0, np.nansum(np.where(present, values, 0.0), axis=0) / np.maximum(counts, 1), np.nan)
+        frames.append(pd.DataFrame({"env_id": env_id, "algo": algo, "eval_index": index, "env_steps": steps,
+                                    "mean": mean, "lo": lo, "hi": hi, "n": counts, "n_cell": len(wide.index)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CURVE_COLUMNS)
+
+
+class ScoreSet(dict):
+    """``{algo: (runs x envs) normalised scores}``, with the envs (the columns, in order)
+    and each algorithm's seeds (the rows, in order): the identity of its aggregates."""
+
+    def __init__(self, envs: list[str] | None = None, seeds: dict[str, list[int]] | None = None):
+        super().__init__()
+        self.envs = list(envs or [])
+        self.seeds = dict(seeds or {})
+
+
+def _identity(scores: dict[str, np.ndarray], algo: str) -> list:
+    """What an algorithm's aggregate is of: its envs and seeds (a :class:`ScoreSet`), else
+    the matrix's shape."""
+    if isinstance(scores, ScoreSet) and algo in scores.seeds:
+        return [algo, scores.envs, scores.seeds[algo]]
+    return [algo, list(np.shape(scores[algo]))]
 
 
 def normalized_scores(finals: pd.DataFrame, references: dict[str, tuple[float, float]]
-                      ) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+                      ) -> tuple[ScoreSet, list[str], list[str]]:
     """Score matrices ``{algo: (runs, envs)}`` normalised as (x - random) / (reference - random).
 
     Only envs with a reference score and a run of every algorithm are used, and per algo
@@ -196,12 +239,12 @@ def normalized_scores(finals: pd.DataFrame, references: dict[str, tuple[float, f
             notes.append(f"{env_id}: no complete runs of {', '.join(sorted(missing))}; left out of the aggregates")
             continue
         envs.append(env_id)
-    scores = {}
+    scores = ScoreSet(envs)
     if not envs:
         return scores, envs, notes
     for algo in algos:
         g = finals[(finals["algo"] == algo) & finals["env_id"].isin(envs)]
-        wide = g.pivot(index="seed", columns="env_id", values="final_return")[envs]
+        wide = g.pivot(index="seed", columns="env_id", values="final_return")[envs].sort_index()
         full = wide.dropna()
         if len(full) < len(wide):
             notes.append(f"{algo}: seeds {', '.join(map(str, sorted(set(wide.index) - set(full.index))))} "
@@ -211,19 +254,24 @@ def normalized_scores(finals: pd.DataFrame, references: dict[str, tuple[float, f
         lo = np.array([references[e][0] for e in envs])
         hi = np.array([references[e][1] for e in envs])
         scores[algo] = (full.to_numpy(dtype=float) - lo) / (hi - lo)
+        scores.seeds[algo] = [int(s) for s in full.index]
     return scores, envs, notes
 
 
-def aggregate_metrics(scores: dict[str, np.ndarray], *, reps: int = DEFAULT_REPS,
-                      seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """IQM, mean, median and optimality gap of normalised scores, with 95% CIs, per algo."""
+def aggregate_metrics(scores: dict[str, np.ndarray], *, reps: int = bootstrap.REPS,
+                      seed: int = bootstrap.SEED) -> pd.DataFrame:
+    """IQM, mean, median and optimality gap of normalised scores, with 95% CIs and bootstrap
+    standard errors (``se``), per algo (generator ``("aggregate", algo, envs, seeds)``)."""
     rows = []
     for algo, m in scores.items():
-        point, ci = interval(m, _aggregate_metrics, reps=reps, seed=seed, key=("aggregate", algo))
+        point = _aggregate_metrics(m)
+        rng = bootstrap.generator(seed, "aggregate", *_identity(scores, algo))
+        dist = bootstrap.resample(m, _aggregate_block, reps, rng)
+        ci, se = bootstrap.percentile_interval(dist), dist.std(axis=0)
         for i, name in enumerate(AGGREGATE_NAMES):
             rows.append({"algo": algo, "metric": name, "value": float(point[i]), "lo": float(ci[0, i]),
-                         "hi": float(ci[1, i]), "runs": m.shape[0], "envs": m.shape[1]})
-    return pd.DataFrame(rows, columns=["algo", "metric", "value", "lo", "hi", "runs", "envs"])
+                         "hi": float(ci[1, i]), "se": float(se[i]), "runs": m.shape[0], "envs": m.shape[1]})
+    return pd.DataFrame(rows, columns=["algo", "metric", "value", "lo", "hi", "se", "runs", "envs"])
 
 
 def _score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
@@ -231,19 +279,30 @@ def _score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     return (np.asarray(scores).reshape(-1, 1) > np.asarray(taus)[None, :]).mean(axis=0)
 
 
+def _profile_distribution(m: np.ndarray, taus: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap distribution ``(reps, taus)`` of the score distribution: per replication,
+    how often each run of each task is drawn times whether it exceeds tau (integer sums,
+    exact whatever the summation order)."""
+    n, k = m.shape
+    above = (m.ravel()[:, None] > taus[None, :]).astype(float)
+    return np.concatenate([bootstrap.counts(idx).reshape(idx.shape[0], n * k).astype(float) @ above / (n * k)
+                           for idx in bootstrap.draw_blocks(rng, n, (k,), reps)])
+
+
 def performance_profiles(scores: dict[str, np.ndarray], taus: np.ndarray | None = None, *,
-                         reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """Score distributions (fraction of runs with normalised score > tau) with 95% CIs."""
+                         reps: int = bootstrap.BAND_REPS, seed: int = bootstrap.SEED) -> pd.DataFrame:
+    """Score distributions (fraction of runs with normalised score > tau) with 95% CIs
+    (generator ``("profile", algo, envs, seeds)``)."""
     if taus is None:
         top = max([1.0] + [float(np.max(m)) for m in scores.values()])
         taus = np.linspace(0.0, min(top, 2.0) * 1.05, 81)
+    taus = np.asarray(taus, dtype=float)
     rows = []
     for algo, m in scores.items():
-        with seeded(seed, "profile", algo):
-            prof, ci = rly.create_performance_profile({algo: m}, taus, custom_profile_func=_score_distribution,
-                                                      reps=reps, confidence_interval_size=CONFIDENCE)
-        rows.append(pd.DataFrame({"algo": algo, "tau": taus, "fraction": prof[algo],
-                                  "lo": ci[algo][0], "hi": ci[algo][1]}))
+        rng = bootstrap.generator(seed, "profile", *_identity(scores, algo))
+        ci = bootstrap.percentile_interval(_profile_distribution(np.asarray(m, dtype=float), taus, reps, rng))
+        rows.append(pd.DataFrame({"algo": algo, "tau": taus, "fraction": _score_distribution(m, taus),
+                                  "lo": ci[0], "hi": ci[1]}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["algo", "tau", "fraction", "lo", "hi"])
 
 
@@ -256,24 +315,47 @@ def poi(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
     return float(np.mean(gt + 0.5 * eq))
 
 
-def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = DEFAULT_REPS,
-                               seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """P(X > Y) for every pair of algorithms, with 95% CIs (runs resampled per algo).
+def poi_distribution(x: np.ndarray, y: np.ndarray, reps: int, rng_x: np.random.Generator,
+                     rng_y: np.random.Generator) -> np.ndarray:
+    """Bootstrap distribution ``(reps,)`` of :func:`poi`: the runs of ``x`` and of ``y``
+    resampled independently per task (rliable's ``StratifiedIndependentBootstrap``), each
+    side from its own generator. Exact: per replication, twice the count of (x, y) pairs
+    with x > y plus the ties is an integer, divided once."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    nx, k = x.shape
+    ny = y.shape[0]
+    # twice[t, i, j] = 2 [x_it > y_jt] + [x_it == y_jt]
+    # integers below 2**24 are exact in float32 (twice as fast here)
+    dtype = np.float32 if 2 * nx * ny * k < 2**24 else np.float64
+    twice = (2.0 * (x.T[:, :, None] > y.T[:, None, :]) + (x.T[:, :, None] == y.T[:, None, :])).astype(dtype)
+    step = max(1, 2_000_000 // (max(nx, ny) * k))
+    out = []
+    for ix, iy in zip(bootstrap.draw_blocks(rng_x, nx, (k,), reps, step=step),
+                      bootstrap.draw_blocks(rng_y, ny, (k,), reps, step=step)):
+        cx = bootstrap.counts(ix).transpose(2, 0, 1).astype(dtype)  # (k, block, nx)
+        per_y = cx @ twice  # (k, block, ny): for each y run, twice the x draws above it plus ties
+        total = np.take_along_axis(per_y, iy.transpose(2, 0, 1), axis=2).sum(axis=(0, 2), dtype=np.float64)
+        out.append(total / (2.0 * nx * ny * k))
+    return np.concatenate(out)
+
+
+def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = bootstrap.REPS,
+                               seed: int = bootstrap.SEED) -> pd.DataFrame:
+    """P(X > Y) for every pair of algorithms, with 95% CIs and bootstrap standard errors
+    (runs resampled per algo; generators ``("poi", identity of x, identity of y, side)``).
 
     Computed for x < y alphabetically; the reverse pair is 1 - P with the mirrored CI.
     """
     rows = []
     for x, y in itertools.combinations(sorted(scores), 2):
-        with seeded(seed, "poi", x, y) as rs, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            point, ci = rly.get_interval_estimates({"p": [scores[x], scores[y]]},
-                                                   poi, reps=reps,
-                                                   confidence_interval_size=CONFIDENCE, random_state=rs)
-        lo, hi = np.ravel(ci["p"])
-        p = float(np.ravel(point["p"])[0])
-        rows.append({"x": x, "y": y, "probability": p, "lo": float(lo), "hi": float(hi)})
-        rows.append({"x": y, "y": x, "probability": 1.0 - p, "lo": 1.0 - float(hi), "hi": 1.0 - float(lo)})
-    return pd.DataFrame(rows, columns=["x", "y", "probability", "lo", "hi"])
+        ident = ["poi", *_identity(scores, x), *_identity(scores, y)]
+        dist = poi_distribution(scores[x], scores[y], reps, bootstrap.generator(seed, *ident, "x"),
+                                bootstrap.generator(seed, *ident, "y"))
+        lo, hi = bootstrap.percentile_interval(dist[:, None])[:, 0]
+        p, se = poi(scores[x], scores[y]), float(dist.std())
+        rows.append({"x": x, "y": y, "probability": p, "lo": float(lo), "hi": float(hi), "se": se})
+        rows.append({"x": y, "y": x, "probability": 1.0 - p, "lo": 1.0 - float(hi), "hi": 1.0 - float(lo), "se": se})
+    return pd.DataFrame(rows, columns=["x", "y", "probability", "lo", "hi", "se"])
 
 
 def sweep_conformance(sweeps: pd.DataFrame, return_ranges: dict[str, tuple[float, float] | None]) -> pd.DataFrame:

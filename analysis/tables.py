@@ -32,9 +32,44 @@ def pm(mean: float, std: float) -> str:
     return f"{_fmt(mean, d)} ± {_fmt(std, d)}"
 
 
-def _interval(lo: float, hi: float, ref: float) -> str:
-    d = _digits(ref)
-    return f"[{_fmt(lo, d)}, {_fmt(hi, d)}]"
+def interval_unit(se: float, point_unit: float) -> float:
+    """The rounding step of a printed bootstrap interval: the largest of 1, 2 or 5 x 10^k
+    that is at most 1.96 bootstrap standard errors (about half a 95% interval's width, so
+    the interval spans some 2 to 5 steps), and never finer than the digits of the point
+    estimate beside it (``point_unit``).
+
+    A percentile bound from B resamples has a Monte Carlo standard error of about
+    2.7 se / sqrt(B), at most 3.4 / sqrt(B) steps: 1.5% of a step at B = 50,000, so a
+    report regenerated with another seed prints the same bounds, unless a bound lies
+    within that error of a rounding boundary (then it moves by one step). The step comes
+    from the standard error rather than the width because the width of a discrete
+    bootstrap distribution (few seeds) jumps by whole atoms from seed to seed; the
+    standard error barely moves (about 0.3% at B = 50,000).
+    """
+    half = 1.96 * se
+    if not (math.isfinite(half) and half > 0):
+        return point_unit
+    power = 10.0 ** math.floor(math.log10(half))
+    lead = half / power
+    step = 5 * power if lead >= 5 else 2 * power if lead >= 2 else power
+    return max(point_unit, step)
+
+
+def _decimals(unit: float) -> int:
+    return max(0, -math.floor(math.log10(unit) + 1e-9))  # 2, 5 x 10^k: the decimals of 10^k
+
+
+def fmt_interval(lo: float, hi: float, se: float, point_unit: float) -> str:
+    """``[lo, hi]`` rounded to :func:`interval_unit`."""
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "[–, –]"
+    unit = interval_unit(se, point_unit)
+    d = _decimals(unit)
+    return f"[{round(lo / unit) * unit + 0.0:.{d}f}, {round(hi / unit) * unit + 0.0:.{d}f}]"
+
+
+def _interval(lo: float, hi: float, se: float, ref: float) -> str:
+    return fmt_interval(lo, hi, se, 10.0 ** -_digits(ref))
 
 
 def _sig(x: float, digits: int = 2) -> str:
@@ -111,33 +146,58 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
             "final return (mean ± std)": pm(r.mean, r.std),
-            "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean),
-            "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.mean)}",
+            "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean_se, r.mean),
+            "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.iqm_se, r.mean)}",
             "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
             "vs paper (Welch t)": f"{shown}, t = {t:.2f}" if math.isfinite(t) else shown,
             "budget": _steps(budget) if budget is not None else "–",
             "CPU-h per run": _sig(getattr(r, "cpu_hours", math.nan)),
             "notes": cell_notes(r),
-            "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "median": r.median,
-            "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi,
+            "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "mean_se": r.mean_se,
+            "median": r.median, "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi, "iqm_se": r.iqm_se,
             "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),
             "welch_t": t, "welch_p": pval, "verdict": verdict, "budget_steps": budget,
             "partial": partial, "cpu_hours": getattr(r, "cpu_hours", math.nan),
         }
         for col in ("success_rate", "norm_distance"):
             v = getattr(r, col, float("nan"))
-            if isinstance(v, float) and math.isfinite(v):
-                row[col.replace("_", " ")] = f"{_fmt(v, 2)} ± {_fmt(getattr(r, col + '_std'), 2)}"
-                row[col] = v
+            finite = isinstance(v, float) and math.isfinite(v)
+            row[col.replace("_", " ")] = f"{_fmt(v, 2)} ± {_fmt(getattr(r, col + '_std'), 2)}" if finite else "–"
+            row[col] = v if finite else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def display_columns(t1: pd.DataFrame) -> list[str]:
-    cols = ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)",
-            "vs paper (Welch t)"]
-    cols += [c for c in ("success rate", "norm distance") if c in t1.columns]
-    return cols + ["seeds", "budget", "CPU-h per run", "notes"]
+    """The columns of the Markdown / HTML Table 1: the same whatever cells a report covers
+    (goal columns show "–" for return-only cells), so a cell's row does not depend on them."""
+    return ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)",
+            "vs paper (Welch t)", "success rate", "norm distance", "seeds", "budget", "CPU-h per run", "notes"]
+
+
+#: the columns of table1.csv, fixed (a cell's row is the same whatever else a report covers)
+CSV_COLUMNS = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "mean_se", "median", "iqm", "iqm_lo", "iqm_hi",
+               "iqm_se",
+               "paper_mean", "paper_std", "welch_t", "welch_p", "verdict", "budget_steps", "partial", "cpu_hours",
+               "success_rate", "norm_distance", "notes"]
+
+
+def aggregates_display(agg: pd.DataFrame) -> pd.DataFrame:
+    """The aggregates table as printed: estimate to 3 decimals, CI rounded to
+    :func:`interval_unit`."""
+    return pd.DataFrame({
+        "algo": agg["algo"], "metric": agg["metric"],
+        "estimate [95% CI]": [f"{_fmt(v, 3)} {fmt_interval(lo, hi, se, 0.001)}"
+                              for v, lo, hi, se in zip(agg["value"], agg["lo"], agg["hi"], agg["se"])],
+        "runs": agg["runs"], "envs": agg["envs"]})
+
+
+def poi_display(poi: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities of improvement as printed (see :func:`aggregates_display`)."""
+    return pd.DataFrame({
+        "pair": [f"P({x} > {y})" for x, y in zip(poi["x"], poi["y"])],
+        "probability [95% CI]": [f"{_fmt(p, 3)} {fmt_interval(lo, hi, se, 0.001)}"
+                                 for p, lo, hi, se in zip(poi["probability"], poi["lo"], poi["hi"], poi["se"])]})
 
 
 def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:
@@ -175,7 +235,7 @@ def table1_latex(t1: pd.DataFrame) -> str:
                 continue
             r = r.iloc[0]
             ours.append(_tex(pm(r["mean"], r["std"])) + f" (n={r['seeds']})")
-            theirs.append(_interval(r["ci_lo"], r["ci_hi"], r["mean"])
+            theirs.append(_interval(r["ci_lo"], r["ci_hi"], r["mean_se"], r["mean"])
                           + ("; paper " + _tex(pm(r["paper_mean"], r["paper_std"])) + ", " + _tex(r["verdict"])
                              + (" (partial)" if r["partial"] else "")
                              if math.isfinite(r["paper_mean"]) else ""))
@@ -208,8 +268,5 @@ def write_table1(t1: pd.DataFrame, out_dir: Path) -> list[Path]:
     tex = out_dir / "table1.tex"
     tex.write_text(table1_latex(t1))
     csv = out_dir / "table1.csv"
-    raw = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "median", "iqm", "iqm_lo", "iqm_hi",
-           "paper_mean", "paper_std", "welch_t", "welch_p", "verdict", "budget_steps", "partial", "cpu_hours"]
-    raw += [c for c in ("success_rate", "norm_distance") if c in t1.columns] + ["notes"]
-    t1[raw].to_csv(csv, index=False)
+    t1[CSV_COLUMNS].to_csv(csv, index=False)
     return [md, tex, csv]

@@ -8,7 +8,7 @@ import pytest
 from rliable import library as rly
 from rliable import metrics
 
-from analysis import stats
+from analysis import bootstrap, stats
 
 # direct rliable calls pass random_state, which arch marks as deprecated
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
@@ -28,35 +28,61 @@ def values() -> dict[tuple[str, str], np.ndarray]:
             ("E2", "a"): rng.normal(5, 1, 10), ("E2", "b"): rng.normal(7, 2, 7)}
 
 
-def test_final_return_cis_agree_with_direct_rliable_call(values):
+class _Replay(rly.StratifiedBootstrap):
+    """rliable's stratified bootstrap fed the indices our generator drew, one replication at a time."""
+
+    def __init__(self, scores: np.ndarray, indices: np.ndarray):
+        super().__init__(scores)
+        self._replay = iter(indices)
+
+    def update_indices(self):
+        return (next(self._replay), *self._strata_indices)
+
+
+def _rliable_ci(scores: np.ndarray, func, reps: int, rng: np.random.Generator) -> np.ndarray:
+    n, k = scores.shape
+    idx = np.concatenate(list(bootstrap.draw_blocks(rng, n, (k,), reps)))
+    return _Replay(scores, idx).conf_int(func, reps=reps, size=stats.CONFIDENCE, method="percentile")
+
+
+def test_final_return_cis_are_rliables_on_each_cells_own_draws(values):
     fs = stats.final_return_stats(_finals(values), reps=500, seed=11).set_index(["env_id", "algo"])
-    # cells with 10 runs are bootstrapped together as one (runs x cells) matrix: the same
-    # matrix given to rliable directly, under the same seed, with rliable's own metrics
-    keys = [("E1", "a"), ("E1", "b"), ("E2", "a")]
-    matrix = np.column_stack([values[k] for k in keys])
 
     def rliable_metrics(s):
-        # rliable's aggregate_median is the median over tasks of per-task means; for the
-        # runs of one cell the median of the runs is np.median
-        cols = [s[:, [j]] for j in range(s.shape[1])]
-        return np.concatenate([[metrics.aggregate_mean(c) for c in cols], [np.median(c) for c in cols],
-                               [metrics.aggregate_iqm(c) for c in cols]])
+        return np.array([metrics.aggregate_mean(s), np.median(s), metrics.aggregate_iqm(s)])
 
-    with stats.seeded(11, "final", 10) as rs:
-        point, ci = rly.get_interval_estimates({"m": matrix}, rliable_metrics, reps=500, random_state=rs)
-    ci = ci["m"].reshape(2, 3, 3)
-    for j, k in enumerate(keys):
-        row = fs.loc[k]
-        assert row["mean"] == pytest.approx(point["m"][j])
-        np.testing.assert_allclose([row["mean_lo"], row["mean_hi"]], ci[:, 0, j], rtol=1e-12)
-        np.testing.assert_allclose([row["median_lo"], row["median_hi"]], ci[:, 1, j], rtol=1e-12)
-        np.testing.assert_allclose([row["iqm_lo"], row["iqm_hi"]], ci[:, 2, j], rtol=1e-12)
-    # the 7-run cell alone: a (7 x 1) matrix, as a per-cell rliable user would call it
-    with stats.seeded(11, "final", 7) as rs:
-        _, ci7 = rly.get_interval_estimates({"b": values[("E2", "b")][:, None]}, metrics.aggregate_mean, reps=500,
-                                            random_state=rs)
-    np.testing.assert_allclose(fs.loc[("E2", "b"), ["mean_lo", "mean_hi"]].to_numpy(float), np.ravel(ci7["b"]))
-    assert fs.loc[("E2", "b"), "n"] == 7
+    for (env, algo), x in values.items():
+        rng = bootstrap.generator(11, "final", env, algo, list(range(len(x))))
+        ci = _rliable_ci(x[:, None], rliable_metrics, 500, rng)
+        row = fs.loc[(env, algo)]
+        assert row["n"] == len(x) and row["mean"] == pytest.approx(x.mean())
+        np.testing.assert_allclose(row[["mean_lo", "median_lo", "iqm_lo"]].to_numpy(float), ci[0], rtol=1e-12)
+        np.testing.assert_allclose(row[["mean_hi", "median_hi", "iqm_hi"]].to_numpy(float), ci[1], rtol=1e-12)
+
+
+def test_a_cells_interval_does_not_depend_on_the_other_cells(values):
+    full = stats.final_return_stats(_finals(values), reps=400).set_index(["env_id", "algo"])
+    for key, x in values.items():
+        alone = stats.final_return_stats(_finals({key: x}), reps=400).set_index(["env_id", "algo"])
+        pd.testing.assert_series_equal(full.loc[key], alone.loc[key], check_exact=True)
+    np.random.seed(123)  # numpy's global generator plays no part
+    again = stats.final_return_stats(_finals(values), reps=400).set_index(["env_id", "algo"])
+    pd.testing.assert_frame_equal(full, again, check_exact=True)
+
+
+def test_generators_are_keyed_by_seed_purpose_and_identity():
+    a = bootstrap.generator(0, "final", "E", "a", [0, 1, 2]).integers(0, 10**9, 5)
+    assert np.array_equal(a, bootstrap.generator(0, "final", "E", "a", [0, 1, 2]).integers(0, 10**9, 5))
+    assert np.array_equal(a, bootstrap.generator(0, "final", "E", "a", [np.int64(0), 1, 2]).integers(0, 10**9, 5))
+    for other in [(1, "final", "E", "a", [0, 1, 2]), (0, "curve", "E", "a", [0, 1, 2]),
+                  (0, "final", "E", "b", [0, 1, 2]), (0, "final", "E", "a", [0, 1, 3])]:
+        assert not np.array_equal(a, bootstrap.generator(*other).integers(0, 10**9, 5))
+    # the seeding string is canonical text: the same on any machine
+    assert bootstrap.key_text(0, "final", "E", "a", [0, 1]) == '[0,"final","E","a",[0,1]]'
+    # blocks of draws are one stream: the block size changes nothing
+    whole = np.concatenate(list(bootstrap.draw_blocks(bootstrap.generator(0, "x"), 7, (3,), 1000)))
+    small = np.concatenate(list(bootstrap.draw_blocks(bootstrap.generator(0, "x"), 7, (3,), 1000, step=33)))
+    assert np.array_equal(whole, small) and whole.shape == (1000, 7, 3)
 
 
 def test_cis_are_reproducible_and_sensible(values):
@@ -71,18 +97,33 @@ def test_aggregates_agree_with_rliable(values):
     refs = {"E1": (0.0, 100.0), "E2": (0.0, 10.0)}
     finals = _finals({k: v[:7] for k, v in values.items()})
     scores, envs, notes = stats.normalized_scores(finals, refs)
-    assert envs == ["E1", "E2"] and scores["a"].shape == (7, 2)
+    assert envs == ["E1", "E2"] and scores["a"].shape == (7, 2) and scores.seeds["a"] == list(range(7))
     agg = stats.aggregate_metrics(scores, reps=400, seed=5).set_index(["algo", "metric"])
 
     def rl(s):
         return np.array([metrics.aggregate_iqm(s), metrics.aggregate_mean(s), metrics.aggregate_median(s),
                          metrics.aggregate_optimality_gap(s)])
 
-    with stats.seeded(5, "aggregate", "a") as rs:
-        point, ci = rly.get_interval_estimates({"a": scores["a"]}, rl, reps=400, random_state=rs)
+    rng = bootstrap.generator(5, "aggregate", "a", ["E1", "E2"], list(range(7)))
+    ci = _rliable_ci(scores["a"], rl, 400, rng)
     for i, name in enumerate(stats.AGGREGATE_NAMES):
-        assert agg.loc[("a", name), "value"] == pytest.approx(point["a"][i])
-        np.testing.assert_allclose(agg.loc[("a", name), ["lo", "hi"]].to_numpy(float), ci["a"][:, i], rtol=1e-12)
+        assert agg.loc[("a", name), "value"] == pytest.approx(rl(scores["a"])[i])
+        np.testing.assert_allclose(agg.loc[("a", name), ["lo", "hi"]].to_numpy(float), ci[:, i], rtol=1e-12)
+
+
+def test_poi_and_profiles_are_rliables_statistics_on_the_same_draws():
+    rng = np.random.default_rng(4)
+    x, y = np.round(rng.normal(size=(6, 3)), 1), np.round(rng.normal(size=(5, 3)), 1)  # with ties
+    dist = stats.poi_distribution(x, y, 50, bootstrap.generator(0, "px"), bootstrap.generator(0, "py"))
+    ix = np.concatenate(list(bootstrap.draw_blocks(bootstrap.generator(0, "px"), 6, (3,), 50)))
+    iy = np.concatenate(list(bootstrap.draw_blocks(bootstrap.generator(0, "py"), 5, (3,), 50)))
+    cols = np.arange(3)
+    want = [metrics.probability_of_improvement(x[a, cols], y[b, cols]) for a, b in zip(ix, iy)]
+    np.testing.assert_allclose(dist, want, rtol=0, atol=1e-15)
+    taus = np.linspace(-2, 2, 9)
+    prof = stats._profile_distribution(x, taus, 50, bootstrap.generator(0, "pp"))
+    ip = np.concatenate(list(bootstrap.draw_blocks(bootstrap.generator(0, "pp"), 6, (3,), 50)))
+    np.testing.assert_array_equal(prof, [rly.score_distributions(x[a, cols], taus) for a in ip])
 
 
 def test_missing_reference_or_algo_leaves_env_out(values):
@@ -107,18 +148,41 @@ def test_poi_pairs_are_complementary(values):
     assert poi.loc[("a", "b"), "probability"] > 0.5
 
 
-def test_curve_bands_align_by_eval_index():
+def test_curve_bands_use_the_runs_that_reached_each_point():
     rows = []
     for seed in range(4):
         n = 5 if seed < 3 else 3  # one shorter run
         for i in range(n):
-            rows.append({"env_id": "E", "algo": "a", "seed": seed, "eval_index": i, "env_steps": i * 100,
-                         "eval_return_mean": float(i + seed)})
+            rows.append({"env_id": "E", "algo": "a", "seed": seed, "eval_index": i, "eval_step": i * 100,
+                         "env_steps": i * 100 + seed, "eval_return_mean": float(i + seed)})
     bands = stats.curve_bands(pd.DataFrame(rows), reps=200)
-    assert list(bands["n"]) == [4, 4, 4, 3, 3]
-    assert list(bands["env_steps"]) == [0, 100, 200, 300, 400]
-    assert bands["mean"].iloc[0] == pytest.approx(1.5)
+    assert list(bands["n"]) == [4, 4, 4, 3, 3] and set(bands["n_cell"]) == {4}
+    assert list(bands["env_steps"]) == [0, 100, 200, 300, 400]  # the nominal points
+    assert bands["mean"].iloc[0] == pytest.approx(1.5) and bands["mean"].iloc[4] == pytest.approx(5.0)
     assert (bands["lo"] <= bands["mean"]).all() and (bands["mean"] <= bands["hi"]).all()
+    # the tail's band comes from the three runs that have it, with their own generator
+    tail = np.array([[3.0, 4.0], [4.0, 5.0], [5.0, 6.0]])
+    rng = bootstrap.generator(0, "curve", "eval_return_mean", "E", "a", [0, 1, 2])
+    ci = bootstrap.percentile_interval(bootstrap.resample(tail, lambda s: s.mean(axis=1), 200, rng))
+    np.testing.assert_array_equal(bands[["lo", "hi"]].to_numpy()[3:].T, ci)
+
+
+def test_curve_legend_gives_the_count_and_draws_the_band_only_where_all_runs_are():
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+
+    bands = pd.DataFrame({"env_id": "E", "algo": "a", "eval_index": range(4), "env_steps": [0, 10, 20, 30],
+                          "mean": [0.0, 1.0, 2.0, 9.0], "lo": [-1.0, 0.0, 1.0, 8.0], "hi": [1.0, 2.0, 3.0, 10.0],
+                          "n": [5, 5, 5, 4], "n_cell": 5})
+    fig, ax = plt.subplots()
+    figures._curve(ax, bands, (0.1, 0.2, 0.3), "a")
+    assert ax.get_legend_handles_labels()[1] == ["a (n=5); dashed: fewer runs"]
+    solid, dashed = ax.get_lines()
+    assert np.isnan(solid.get_ydata()[3]) and list(solid.get_ydata()[:3]) == [0.0, 1.0, 2.0]
+    assert dashed.get_linestyle() == "--" and list(dashed.get_ydata()[2:]) == [2.0, 9.0]
+    assert [t.get_text() for t in ax.texts] == ["n=4"]
+    plt.close(fig)
 
 
 def test_sweep_conformance():
