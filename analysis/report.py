@@ -1,14 +1,28 @@
 """``bench report``: stored runs -> one folder of tables, figures and an ``index.html``.
 
-What goes in: every complete run under ``runs_dir`` (filtered by env / algo). What is
-left out (failed, incomplete, unreadable, mismatched settings) and which (env, algo)
-cells have no complete run are listed on the page and printed.
+What goes in: every complete run under ``runs_dir`` (filtered by env / algo) whose
+final.json agrees with its progress.csv. What is left out (failed, incomplete, unreadable,
+inconsistent, mismatched settings) and which (env, algo) cells have no complete run are
+listed on the page and printed.
+
+What it used: ``manifest.json`` lists every run file read (path relative to the runs
+directory, SHA-256 of the bytes parsed, whether its run entered the statistics), the
+configuration file, the bootstrap settings, the package versions and the SHA-256 of each
+table written; ``inputs.sha256`` is the same file list in ``sha256sum -c`` form (run it in
+the runs directory to check that a results directory is the one a report was made from).
+``index.html`` shows the digest of both. inputs.sha256 depends only on the files read;
+manifest.json also records where they were (runs directory, configuration file) and the
+package versions, never the time, so the same command on the same inputs writes the
+same manifest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
+import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import figures, stats, tables
+import bench
+from analysis import bootstrap, figures, stats, tables
 from analysis.load import RunSet, load_runs
 from bench import store
 from bench.config import BenchConfig
@@ -40,6 +55,9 @@ class Report:
     flagged: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Table 1 as built (display strings and numbers, :func:`analysis.tables.table1`)
     table1: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: SHA-256 of manifest.json and of inputs.sha256 (the run files read)
+    manifest_sha256: str = ""
+    inputs_sha256: str = ""
 
     @property
     def index(self) -> Path:
@@ -88,9 +106,62 @@ img{max-width:100%;border:1px solid #eee}figcaption{font-size:0.85em;color:#555}
 .warn{color:#a33}"""
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    """Versions of what computes the numbers (the same inputs and versions give the same bytes)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"bench": bench.__version__, "python": platform.python_version()}
+    for name in ("numpy", "pandas", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_manifest(rs: RunSet, out_dir: Path, config: BenchConfig, *, envs: list[str] | None,
+                   algos: list[str] | None, reps: int, band_reps: int, seed: int,
+                   extra_files: list[dict], outputs: list[Path]) -> tuple[Path, str, str]:
+    """Write ``manifest.json`` and ``inputs.sha256``; return (manifest path, its SHA-256,
+    SHA-256 of inputs.sha256)."""
+    files = pd.concat([rs.files, pd.DataFrame(extra_files, columns=rs.files.columns)], ignore_index=True) \
+        if extra_files else rs.files
+    files = files.sort_values("path", ignore_index=True)
+    listing = "".join(f"{r.sha256}  {r.path}\n" for r in files.itertuples())
+    (out_dir / "inputs.sha256").write_text(listing, encoding="utf-8")
+    inputs_sha = _sha256(listing.encode("utf-8"))
+    cfg_path = Path(config.path) if getattr(config, "path", None) else None
+    cfg = {"path": str(cfg_path) if cfg_path else None,
+           "sha256": _sha256(cfg_path.read_bytes()) if cfg_path and cfg_path.is_file() else None}
+    manifest = {
+        "format": 1,
+        "made_by": "bench report",
+        "runs_dir": Path(rs.runs_dir).as_posix(),
+        "filters": {"env": envs, "algo": algos},
+        "config": cfg,
+        "bootstrap": {"seed": seed, "reps": reps, "band_reps": band_reps, "confidence": bootstrap.CONFIDENCE,
+                      "generator": "numpy PCG64 per interval, seeded from SHA-256 of [seed, purpose, identity] "
+                                   "(analysis/bootstrap.py)"},
+        "versions": _versions(),
+        "runs": {"used": int(len(rs.finals)), "left_out": int(len(rs.excluded))},
+        "inputs_sha256": inputs_sha,
+        "files": [{"path": r.path, "sha256": r.sha256, "bytes": int(r.bytes), "used": bool(r.used)}
+                  for r in files.itertuples()],
+        "outputs": {p.relative_to(out_dir).as_posix(): _sha256(p.read_bytes()) for p in sorted(outputs)},
+    }
+    data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    path = out_dir / "manifest.json"
+    path.write_bytes(data)
+    return path, _sha256(data), inputs_sha
+
+
 def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[str] | None = None,
-                 algos: list[str] | None = None, *, reps: int = stats.DEFAULT_REPS,
-                 seed: int = stats.DEFAULT_SEED) -> Report:
+                 algos: list[str] | None = None, *, reps: int = bootstrap.REPS,
+                 band_reps: int = bootstrap.BAND_REPS, seed: int = bootstrap.SEED) -> Report:
     """Write the report folder and return what was written.
 
     :param runs_dir: where the runs are (``runs/``)
@@ -98,8 +169,13 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     :param config: the benchmark configuration (reference scores, paper values, return ranges)
     :param envs: only these env ids (None: all found)
     :param algos: only these algorithms (None: all found)
-    :param reps: bootstrap replications per confidence interval
-    :param seed: base seed of the bootstrap (fixed: the same runs give the same report)
+    :param reps: bootstrap resamples of each printed interval (Table 1, aggregates,
+        probability of improvement)
+    :param band_reps: bootstrap resamples of each drawn band (learning curves, performance
+        profiles)
+    :param seed: base seed of the bootstrap; each interval draws from its own generator
+        seeded from it and the interval's identity (:mod:`analysis.bootstrap`), so the
+        same runs give the same numbers whatever else the report covers
     :raises BenchError: no runs directory, or no complete run matches the filters
     """
     t0 = time.perf_counter()
@@ -122,7 +198,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
 
     # statistics
     final_stats = stats.final_return_stats(rs.finals, reps=reps, seed=seed)
-    bands = stats.curve_bands(rs.evals, reps=reps, seed=seed)
+    bands = stats.curve_bands(rs.evals, reps=band_reps, seed=seed)
     paper = {e: config.env(e).paper for e in rs.envs}
     references = {e: config.env(e).reference for e in rs.envs if config.env(e).reference}
     return_ranges = {e: config.env(e).return_range for e in rs.envs}
@@ -142,8 +218,13 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
 
     # Table 1
     sections.append("<h2>Table 1: final return</h2><p>Final return of a run = mean of its last "
-                    f"<i>final_window</i> evaluations; mean ± std (ddof=1) over seeds, 95% stratified-bootstrap "
-                    f"CI ({reps} resamples, rliable, fixed seed {seed}) of the mean and of the IQM; the paper's Table 1 "
+                    f"<i>final_window</i> evaluations; mean ± std (ddof=1) over seeds, 95% percentile bootstrap "
+                    f"CI (rliable's stratified bootstrap, {reps:,} resamples per cell, each cell drawn from its own "
+                    f"generator seeded from base seed {seed} and the cell's env, algorithm and seeds, so a cell's "
+                    "numbers do not depend on the rest of the report) of the mean and of the IQM, bounds rounded to "
+                    "a step of 1, 2 or 5 × 10<sup>k</sup> of at most 1.96 bootstrap standard errors (about half the "
+                    "CI; never finer than the mean): their Monte Carlo error is under 2% of a step, so another "
+                    "resampling seed prints the same bounds (exact values in table1.csv); the paper's Table 1 "
                     "value where benchmark.toml has one, and the verdict of Welch's t-test of our seeds against "
                     f"the paper's mean ± std over {tables.PAPER_SEEDS} seeds at 95% (<i>consistent</i>, <i>above "
                     "paper</i>, <i>below paper</i>; <i>partial</i>: run with less than the paper's budget). "
@@ -165,7 +246,9 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     for env_id in rs.envs:
         p = figures.learning_curves(bands, env_id, colors, fig_dir, paper=paper.get(env_id))
         files += p
-        figs.append(_img(p, out_dir, f"{env_id}: mean evaluation return, 95% bootstrap band; dotted: paper's final value"))
+        figs.append(_img(p, out_dir, f"{env_id}: mean evaluation return at the nominal evaluation points, 95% "
+                                      "bootstrap band, both where every run of the cell has the point (legend: runs); "
+                                      "dashed: fewer runs, their count marked; dotted: paper's final value"))
     sections.append("<h2>Figure 2 / 6: learning curves</h2>" + "".join(figs))
 
     # goal metrics
@@ -175,7 +258,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
         sub = rs.evals[rs.evals[col].notna()]
         if sub.empty:
             continue
-        gb = stats.curve_bands(sub, column=col, reps=reps, seed=seed)
+        gb = stats.curve_bands(sub, column=col, reps=band_reps, seed=seed)
         for env_id in sorted(gb["env_id"].unique()):
             p = figures.learning_curves(gb, env_id, colors, fig_dir, ylabel=col.replace("_", " "),
                                         stem=f"{col}_{figures.slug(env_id)}")
@@ -198,13 +281,17 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
 
     # Figure 3: probing-action map of the policy space (one run per env: the lowest seed)
     probing_figs = []
+    extra_files: list[dict] = []
     for (env_id, algo), g in rs.finals.groupby(["env_id", "algo"], sort=True):
         seed_ = int(g["seed"].min())
         npz = store.run_dir(rs.runs_dir, env_id, algo, seed_) / "probing.npz"
         if not npz.exists():
             continue
         try:
-            with np.load(npz) as z:
+            data = npz.read_bytes()
+            extra_files.append({"path": npz.relative_to(rs.runs_dir).as_posix(), "sha256": _sha256(data),
+                                "bytes": len(data), "env_id": env_id, "algo": algo, "seed": seed_, "used": True})
+            with np.load(io.BytesIO(data)) as z:
                 snap = {k: z[k] for k in z.files}
             p = figures.probing_pca(snap, f"{env_id}: {algo}, seed {seed_}",
                                     f"figure3_probing_{figures.slug(env_id)}_{algo}", fig_dir)
@@ -237,21 +324,25 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     # aggregates
     if scores:
         agg = stats.aggregate_metrics(scores, reps=reps, seed=seed)
-        prof = stats.performance_profiles(scores, reps=reps, seed=seed)
+        prof = stats.performance_profiles(scores, reps=band_reps, seed=seed)
         poi = stats.probability_of_improvement(scores, reps=reps, seed=seed) if len(scores) > 1 else None
         agg.to_csv(out_dir / "aggregates.csv", index=False)
         refs = ", ".join(f"{e} [{references[e][0]:g}, {references[e][1]:g}]" for e in agg_envs)
         body = (f"<h2>Aggregates across environments</h2><p>Scores normalised as (return − random) / "
                 f"(reference − random) with the fixed references of benchmark.toml: {html.escape(refs)}. "
-                "IQM, mean, median and optimality gap with 95% stratified-bootstrap CIs (rliable).</p>"
-                + tables.to_html(agg)
+                f"IQM, mean, median and optimality gap with 95% stratified-bootstrap CIs ({reps:,} resamples per "
+                "algorithm, each from its own generator seeded from the base seed, the algorithm, the envs and its "
+                "seeds; bounds rounded as in Table 1, exact values and standard errors in "
+                f"<a href=\"aggregates.csv\">aggregates.csv</a>). Performance profiles: {band_reps:,} resamples.</p>"
+                + tables.to_html(tables.aggregates_display(agg))
                 + _img(figures.aggregate_intervals(agg, colors, fig_dir), out_dir, "aggregate metrics")
                 + _img(figures.performance_profiles(prof, colors, fig_dir), out_dir, "performance profiles"))
         files += [out_dir / "aggregates.csv"]
         if poi is not None:
             poi.to_csv(out_dir / "probability_of_improvement.csv", index=False)
             body += _img(figures.probability_of_improvement(poi, fig_dir), out_dir, "probability of improvement")
-            body += tables.to_html(poi[poi["x"] < poi["y"]])
+            body += tables.to_html(tables.poi_display(poi[poi["x"] < poi["y"]]))
+            files.append(out_dir / "probability_of_improvement.csv")
         sections.append(body)
     else:
         notes.append("no aggregates: no environment has both a reference score and runs of every algorithm")
@@ -269,19 +360,33 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
         miss.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     sections.append("".join(miss))
 
+    outputs = [p for p in files if p.suffix in (".csv", ".md", ".tex")]
+    manifest, manifest_sha, inputs_sha = write_manifest(
+        rs, out_dir, config, envs=envs, algos=algos, reps=reps, band_reps=band_reps, seed=seed,
+        extra_files=extra_files, outputs=outputs)
+    files += [manifest, out_dir / "inputs.sha256"]
+    n_files = len(rs.files) + len(extra_files)
+    inputs = (f"<h2>Inputs</h2><p>{n_files} run files read ({len(rs.finals)} runs used, {len(rs.excluded)} left "
+              f"out); SHA-256 of their list <a href=\"inputs.sha256\">inputs.sha256</a>: <code>{inputs_sha}</code> "
+              "(check a results directory with <code>sha256sum -c inputs.sha256</code> run inside it). "
+              f"<a href=\"manifest.json\">manifest.json</a> (files, configuration, bootstrap: seed {seed}, "
+              f"{reps:,} resamples per printed interval, {band_reps:,} per drawn band; versions; SHA-256 of "
+              f"each table written): <code>{manifest_sha}</code>.</p>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench report</title><style>{_CSS}</style>"
             f"</head><body><h1>bench report</h1><p>Generated {stamp}.</p><h2>Provenance</h2>{_provenance(rs, config)}"
-            + "".join(sections) + "</body></html>")
+            + inputs + "".join(sections) + "</body></html>")
     (out_dir / "index.html").write_text(page, encoding="utf-8")
     files.append(out_dir / "index.html")
     return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
                   excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0,
-                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]], table1=t1)
+                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]], table1=t1,
+                  manifest_sha256=manifest_sha, inputs_sha256=inputs_sha)
 
 
 def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str] | None, config: BenchConfig,
-         *, reps: int = stats.DEFAULT_REPS, readme: Path | None = None) -> int:
+         *, reps: int = bootstrap.REPS, band_reps: int = bootstrap.BAND_REPS, seed: int = bootstrap.SEED,
+         readme: Path | None = None) -> int:
     """Entry point for ``bench report``; prints a summary, returns the exit status.
 
     :param readme: a Markdown file whose results block is rewritten from Table 1
@@ -290,8 +395,9 @@ def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str]
     """
     if readme is not None and not Path(readme).is_file():
         raise BenchError(f"{readme}: no such file")
-    rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps)
+    rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps, band_reps=band_reps, seed=seed)
     print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
+    print(f"  inputs sha256 {rep.inputs_sha256}, manifest sha256 {rep.manifest_sha256}")
     if readme is not None:
         from analysis.readme import update_readme
 

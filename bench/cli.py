@@ -87,7 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report"), help="report folder (default: ./report)")
     report.add_argument("--env", type=_names, help="only these environments")
     report.add_argument("--algo", type=_names, help="only these algorithms")
-    report.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples (default 2000)")
+    from analysis.bootstrap import BAND_REPS, REPS, SEED
+
+    report.add_argument("--reps", type=_positive_int, default=REPS,
+                        help=f"bootstrap resamples of each printed interval: Table 1, aggregates, probability of "
+                             f"improvement (default {REPS})")
+    report.add_argument("--band-reps", type=_positive_int, default=BAND_REPS,
+                        help=f"bootstrap resamples of each drawn band: learning curves, performance profiles "
+                             f"(default {BAND_REPS})")
+    report.add_argument("--seed", type=int, default=SEED,
+                        help=f"base seed of the bootstrap; each interval draws from its own generator seeded from it "
+                             f"and the interval's cell (default {SEED})")
     report.add_argument("--readme", type=Path, default=None,
                         help="also rewrite the results block of this Markdown file (e.g. README.md) from Table 1")
 
@@ -230,7 +240,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import main as report_main
 
     config = _load(args, check_algorithms=False)
-    return report_main(args.runs_dir, args.out, args.env, args.algo, config, reps=args.reps, readme=args.readme)
+    return report_main(args.runs_dir, args.out, args.env, args.algo, config, reps=args.reps,
+                       band_reps=args.band_reps, seed=args.seed, readme=args.readme)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ Writes the synthetic runs into a temporary folder (not timed), then times the re
 (load + statistics + tables + figures + index.html) in this process. Prints wall time and
 CPU time of the process: on a shared machine the CPU time is the fairer number.
 
-    python scripts/bench_report_speed.py [--seeds 20] [--evals 100] [--reps 2000] [--keep DIR]
+    python scripts/bench_report_speed.py [--seeds 20] [--evals 100] [--reps N] [--band-reps N] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import report, stats, synthetic  # noqa: E402
+from analysis import bootstrap, report, synthetic  # noqa: E402
 from bench.config import load_config  # noqa: E402
 
 ENVS = ["Swimmer-v3", "Hopper-v3", "InvertedPendulum-v2", "MountainCarContinuous-v0"]
@@ -32,7 +32,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--evals", type=int, default=100, help="evaluations per run (progress.csv rows)")
-    p.add_argument("--reps", type=int, default=stats.DEFAULT_REPS, help="bootstrap resamples")
+    p.add_argument("--reps", type=int, default=bootstrap.REPS, help="bootstrap resamples per printed interval")
+    p.add_argument("--band-reps", type=int, default=bootstrap.BAND_REPS, help="bootstrap resamples per drawn band")
     p.add_argument("--keep", type=Path, help="write runs and report here and keep them")
     args = p.parse_args()
     warnings.simplefilter("ignore")
@@ -41,10 +42,10 @@ def main() -> int:
         n = synthetic.write_benchmark(root / "runs", ENVS, ALGOS, args.seeds, n_evals=args.evals)
         config = load_config(check_algorithms=False)
         w0, c0 = time.perf_counter(), time.process_time()
-        rep = report.build_report(root / "runs", root / "report", config, reps=args.reps)
+        rep = report.build_report(root / "runs", root / "report", config, reps=args.reps, band_reps=args.band_reps)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         print(f"report on {n} synthetic runs ({len(ENVS)} envs x {len(ALGOS)} algos x {args.seeds} seeds, "
-              f"{args.evals} evaluations each, {args.reps} bootstrap resamples): "
+              f"{args.evals} evaluations each, {args.reps} / {args.band_reps} resamples per interval / band): "
               f"{wall:.1f} s wall, {cpu:.1f} s CPU; {len(rep.files)} files in {rep.out_dir}")
     finally:
         if args.keep is None:
