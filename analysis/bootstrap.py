@@ -22,7 +22,7 @@ printed interval (Table 1's CIs, the aggregate metrics, the probabilities of imp
 :data:`BAND_REPS` for the drawn bands (learning curves, performance profiles). Printed
 bounds are rounded to a step of 1, 2 or 5 x 10^k of about half the interval
 (:func:`analysis.tables.interval_unit`); a percentile bound's Monte Carlo standard error
-is at most 1.5% of that step at 50,000 resamples, so a report regenerated with another
+is about 2% of that step at most at 50,000 resamples, so a report regenerated with another
 seed prints the same bounds (a bound within that error of a rounding boundary can move
 by one step).
 """

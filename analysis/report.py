@@ -223,7 +223,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                     f"generator seeded from base seed {seed} and the cell's env, algorithm and seeds, so a cell's "
                     "numbers do not depend on the rest of the report) of the mean and of the IQM, bounds rounded to "
                     "a step of 1, 2 or 5 × 10<sup>k</sup> of at most 1.96 bootstrap standard errors (about half the "
-                    "CI; never finer than the mean): their Monte Carlo error is under 2% of a step, so another "
+                    "CI; never finer than the mean): their Monte Carlo error is about 2% of a step at most, so another "
                     "resampling seed prints the same bounds (exact values in table1.csv); the paper's Table 1 "
                     "value where benchmark.toml has one, and the verdict of Welch's t-test of our seeds against "
                     f"the paper's mean ± std over {tables.PAPER_SEEDS} seeds at 95% (<i>consistent</i>, <i>above "
