@@ -137,13 +137,18 @@ def _read_csv(path: Path, required: tuple[str, ...], files: _Files) -> pd.DataFr
     except (pd.errors.ParserError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _Unreadable(f"{path.name}: not a valid CSV ({first})") from None
+    _require_numeric(df, required, path.name)
+    return df
+
+
+def _require_numeric(df: pd.DataFrame, required: tuple[str, ...], fname: str) -> None:
+    """The columns ``required`` exist in ``df`` and are numeric."""
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise _Unreadable(f"{path.name}: missing column(s) {', '.join(missing)}")
+        raise _Unreadable(f"{fname}: missing column(s) {', '.join(missing)}")
     for col in required:
         if not pd.api.types.is_numeric_dtype(df[col]):
-            raise _Unreadable(f"{path.name}: column {col} is not numeric")
-    return df
+            raise _Unreadable(f"{fname}: column {col} is not numeric")
 
 
 def _number(d: dict[str, Any], key: str, fname: str) -> float:
@@ -268,12 +273,7 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int, files: _Files) -
     if (run_dir / "sweep.csv").exists():
         sweep = _read_csv(run_dir / "sweep.csv", (), files)
         required = GOAL_SWEEP_REQUIRED if "goal_index" in sweep.columns else ("command", "return_mean")
-        missing = [c for c in required if c not in sweep.columns]
-        if missing:
-            raise _Unreadable(f"sweep.csv: missing column(s) {', '.join(missing)}")
-        for col in required:
-            if not pd.api.types.is_numeric_dtype(sweep[col]):
-                raise _Unreadable(f"sweep.csv: column {col} is not numeric")
+        _require_numeric(sweep, required, "sweep.csv")
         if "goal_index" in sweep.columns:  # goal-conditioned: one row per goal episode
             goal_sweep, sweep = sweep, None
     meta = _read_json(run_dir / "meta.json", files) if (run_dir / "meta.json").exists() else {}
