@@ -17,6 +17,7 @@ uncommitted or untracked changes).
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 from pathlib import Path
@@ -97,8 +98,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def code_identity(entry: str) -> dict[str, Any]:
     """The code that defines runs of a registry entry ``"module:Class"``.
+
+    Computed once per process, at the first call (the runner calls it when it resolves the
+    algorithm, next to the import): a process that keeps running while its source files are
+    edited keeps executing, and recording, the code it loaded.
 
     :returns: ``{"hash": <sha256 of the files below>, "files": {module: sha256}, "version": <bench version>}``
     :raises BenchError: a module of the closure cannot be parsed

@@ -19,7 +19,7 @@ from bench import store
 from bench.cli import main
 from bench.config import load_config
 from bench.evaluation import eval_points, final_window
-from bench.provenance import algorithm_code, source_closure
+from bench.provenance import algorithm_code, code_identity, source_closure
 from bench.runner import Cell, run_cell
 from bench.status import status_table
 from tests.conftest import PROJECT, strip_wall
@@ -113,6 +113,20 @@ def test_code_hash_follows_the_algorithm_module_and_what_it_imports():
     assert ars["hash"] != poligen["hash"] and "bench.evaluation" in ars["files"]
 
 
+def test_a_running_process_records_the_code_it_loaded(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    _write_toy_module(src)
+    monkeypatch.syspath_prepend(str(src))
+    monkeypatch.setitem(REGISTRY, "toyedit", "toy_edit:Jumpy")
+    sys.modules.pop("toy_edit", None)
+    code_identity.cache_clear()
+    loaded = algorithm_code("toyedit")["hash"]
+    _write_toy_module(src, "\n# edited while a bench run is under way\n")
+    assert algorithm_code("toyedit")["hash"] == loaded  # what this process runs
+    code_identity.cache_clear()
+    assert algorithm_code("toyedit")["hash"] != loaded  # what a new process would run
+
+
 def _write_toy_module(root: Path, extra: str = "") -> None:
     root.mkdir(exist_ok=True)
     (root / "toy_edit.py").write_text((PROJECT / "tests" / "toy_algorithms.py").read_text() + extra)
@@ -130,6 +144,9 @@ def test_an_edited_algorithm_is_reported_kept_and_flagged(tmp_path, monkeypatch,
     before = (d0 / store.FINAL).read_bytes(), store.read_json(d0 / store.META)["code"]["hash"]
 
     _write_toy_module(src, "\n# an edit that changes nothing but the source\n")
+    # a new process: the edited module is imported and hashed afresh
+    sys.modules.pop("toy_edit", None)
+    code_identity.cache_clear()
     capsys.readouterr()
     assert main([*args, "--seed-list", "0,1"]) == 0
     err = capsys.readouterr().err
