@@ -33,7 +33,7 @@ from algorithms import Algorithm, EnvInfo, get_algorithm
 from bench import store
 from bench.config import BenchConfig, EnvSettings, build_algo_config
 from bench.errors import BenchError
-from bench.provenance import algorithm_code, code_hashes, stored_code_hash
+from bench.provenance import algorithm_code, code_hashes
 from bench.evaluation import eval_points, evaluate, final_window
 from bench.sweeps import run_sweep
 from envs import make_env, resolve_id
@@ -194,7 +194,8 @@ def stored_run(d: Path, want: dict[str, Any], algo: str) -> StoredRun:
 
 def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None = None,
              fresh: bool = False) -> str:
-    """Train and evaluate one cell to completion; return "done", "skipped" or "failed".
+    """Train and evaluate one cell to completion; return "done", "skipped", "stale" (complete,
+    made by other code, kept) or "failed".
 
     Failures are recorded in status.json / error.log and do not raise.
     """
