@@ -17,8 +17,8 @@ run() {
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
 run --algo ars --env $SMALL --seeds 10
 run --algo udrl --env $SMALL --seeds 10
-run --algo poligen --env MountainCarContinuous-v0 --seeds 10
 run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10
+run --algo poligen --env MountainCarContinuous-v0 --seeds 10
 run --algo ddpg --env $SMALL --seeds 10
 run --algo udrl --env Swimmer-v3,Hopper-v3 --seeds 10
 run --algo poligen --env Swimmer-v3 --seeds 3
