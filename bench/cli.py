@@ -119,20 +119,19 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from algorithms import get_algorithm
     from bench.progress import ProgressDisplay
     from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells
 
     config = _load(args)
     if args.suite == "paper":
-        algos = args.algo or sorted(config.algos)
+        algos = args.algo or sorted(config.algos)  # variants run only when named
         envs = args.env or sorted(config.envs)
     else:
         if not args.algo or not args.env:
             raise BenchError("bench run: give --algo and --env (or --suite paper)")
         algos, envs = args.algo, args.env
     for a in algos:
-        get_algorithm(a)
+        config.algorithm(a)
     if args.seed_list:
         seeds = args.seed_list
     elif args.seeds:
@@ -143,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seeds = config.seeds if args.suite else config.seeds[:1]
     pairs = [(e, a) for e in envs for a in algos]
     if args.suite:
-        pairs = _compatible(pairs)
+        pairs = _compatible(pairs, config)
     cells = [Cell(e, a, s) for e, a in pairs for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
     workers = min(args.workers, len(cells))
@@ -183,10 +182,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _compatible(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _compatible(pairs: list[tuple[str, str]], config) -> list[tuple[str, str]]:
     """The (env, algo) pairs of a suite that can run: goal-conditioned methods on goal
     environments, the others on Box-observation environments."""
-    from algorithms import get_algorithm
     from bench.runner import check_compatible
     from envs import make_env
 
@@ -197,7 +195,7 @@ def _compatible(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             if e != env_id:
                 continue
             try:
-                check_compatible(get_algorithm(a), a, e, env)
+                check_compatible(config.algorithm(a), a, e, env)
                 keep.append((e, a))
             except BenchError:
                 pass
@@ -213,20 +211,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from algorithms import AlgorithmError, algorithm_names, get_algorithm
+    from algorithms import REGISTRY, AlgorithmError
     from envs import ALIASES
 
     config = _load(args, check_algorithms=False)
     print("algorithms:")
-    for name in algorithm_names():
+    for name in config.algo_names():
+        if name in config.variants:
+            continue
         try:
-            cls = get_algorithm(name)
+            cls = config.algorithm(name)
         except AlgorithmError as exc:  # listed as broken; the others still show
             print(f"  {name:<10} broken: {exc.reason}")
             continue
         kind = {None: "reward", "return": "return-conditioned", "goal": "goal-conditioned"}[cls.conditioning]
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"  {name:<10} {kind:<20} {doc}")
+        origin = "" if name in REGISTRY else f" [plugin {config.entry(name)}]"
+        print(f"  {name:<10} {kind:<20} {doc}{origin}")
+    if config.variants:
+        print(f"variants in {config.path}:")
+        for name, v in sorted(config.variants.items()):
+            overrides = ", ".join(f"{k}={v!r}" for k, v in v.params.items()) or "no overrides"
+            per_env = f" (+ overrides on {', '.join(v.env_params)})" if v.env_params else ""
+            print(f"  {name:<24} {v.base}: {overrides}{per_env}")
     print(f"environments in {config.path}:")
     for env_id, s in config.envs.items():
         alias = f" (runs {ALIASES[env_id]})" if env_id in ALIASES else ""

@@ -21,9 +21,12 @@ import functools
 import hashlib
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
+
+if TYPE_CHECKING:
+    from bench.config import BenchConfig
 
 #: top-level packages of this project whose modules are followed
 PROJECT_PACKAGES = ("algorithms", "envs", "bench", "analysis")
@@ -121,13 +124,12 @@ def code_identity(entry: str) -> dict[str, Any]:
     return {"hash": whole, "files": digests, "version": __version__}
 
 
-def algorithm_code(algo: str) -> dict[str, Any]:
-    """:func:`code_identity` of a registered algorithm."""
-    from algorithms import REGISTRY
+def algorithm_code(algo: str, config: BenchConfig | None = None) -> dict[str, Any]:
+    """:func:`code_identity` of an algorithm: built-in or installed, or any name ``config``
+    resolves (a variant has its base's code; the overrides are in config.json)."""
+    from algorithms import registry_entry
 
-    if algo not in REGISTRY:
-        raise BenchError(f"unknown algorithm {algo!r}")
-    return code_identity(REGISTRY[algo])
+    return code_identity(config.entry(algo) if config is not None else registry_entry(algo))
 
 
 def stored_code_hash(meta: dict[str, Any]) -> str | None:
