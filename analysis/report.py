@@ -347,6 +347,15 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     else:
         notes.append("no aggregates: no environment has both a reference score and runs of every algorithm")
 
+    # ablations: variants beside their base (Figures 7-8)
+    from analysis import ablations
+
+    body, written = ablations.section(rs.finals, final_stats, bands, colors, out_dir, fig_dir, reps=reps,
+                                      seed=seed, img=_img)
+    if body:
+        sections.append(body)
+        files += written
+
     # what is missing
     miss = ["<h2>Missing and excluded runs</h2>"]
     if missing:

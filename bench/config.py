@@ -302,10 +302,10 @@ def load_config(path: Path | str | None = None, *, check_algorithms: bool = True
     cfg = BenchConfig(path=path, seeds=seeds, defaults=defaults, envs=envs, algos=algos,
                       algo_env_overrides=overrides, classes=classes, variants=variants)
     if check_algorithms:
-        for name in algos:
-            _check_algo(cfg, name)
         for name, variant in variants.items():
             _check_variant(cfg, name, variant)
+        for name in algos:
+            _check_algo(cfg, name)
     return cfg
 
 
@@ -339,7 +339,7 @@ def _check_algo(cfg: BenchConfig, name: str) -> None:
     from algorithms import AlgorithmError
 
     if name in cfg.variants:
-        raise _fail(cfg.path, f"algos.{name}", "also defined as [variants.{name}]; use one of them")
+        raise _fail(cfg.path, f"algos.{name}", f"also defined as [variants.{name}]; use one of them")
     try:
         cls = cfg.algorithm(name)
     except AlgorithmError:
