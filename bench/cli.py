@@ -1,4 +1,4 @@
-"""The ``bench`` command line: run, status, list, report, check.
+"""The ``bench`` command line: run, status, list, report, check, tune.
 
 Every user error ends as one ``error: ...`` line on stderr and a non-zero exit status.
 """
@@ -100,6 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
                              f"and the interval's cell (default {SEED})")
     report.add_argument("--readme", type=Path, default=None,
                         help="also rewrite the results block of this Markdown file (e.g. README.md) from Table 1")
+
+    tune = sub.add_parser("tune", help="grid search: every configuration over the same seeds, ranked by final return")
+    _common(tune)
+    tune.add_argument("--algo", required=True, help="the algorithm to tune")
+    tune.add_argument("--env", type=_names, required=True, help="environment id(s); one ranking each")
+    tune.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                      help="hyperparameter values to try (repeat for a grid; joint: a+b=1+1,8+4); "
+                           "default: the [tune.<algo>] grid of benchmark.toml")
+    group = tune.add_mutually_exclusive_group()
+    group.add_argument("--seeds", type=_positive_int, default=5,
+                       help="first N seeds of the config's list (default 5, as the paper)")
+    group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
+    tune.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
+    tune.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs")
+    tune.add_argument("--no-progress", action="store_true", help="no live progress display")
+    tune.add_argument("--executor", choices=["local", "ray"], default="local")
+    tune.add_argument("--ray-address", default=None)
 
     check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
     _common(check)
@@ -251,6 +268,45 @@ def cmd_report(args: argparse.Namespace) -> int:
                        band_reps=args.band_reps, seed=args.seed, readme=args.readme)
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from bench.progress import ProgressDisplay
+    from bench.runner import Cell, env_settings
+    from bench.tune import grid_configurations, parse_grid, tune, variant_name
+
+    config = _load(args)
+    config.algorithm(args.algo)
+    grid = parse_grid(args.grid) if args.grid else config.tune.get(args.algo)
+    if not grid:
+        raise BenchError(f"bench tune: give --grid, or declare [tune.{args.algo}] in {config.path}")
+    if args.seed_list:
+        seeds = args.seed_list
+    else:
+        if args.seeds > len(config.seeds):
+            raise BenchError(f"--seeds {args.seeds}: {config.path} lists only {len(config.seeds)} seeds")
+        seeds = config.seeds[: args.seeds]
+    configurations = grid_configurations(config, args.algo, grid)
+    names = [variant_name(args.algo, o) for o in configurations]
+    cells = [Cell(e, v, s) for e in args.env for v in names for s in seeds]
+    budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
+    print(f"bench tune: {args.algo} on {', '.join(args.env)}: {len(configurations)} configurations x "
+          f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
+    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
+        results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, budget=args.budget,
+                                 workers=args.workers, executor=args.executor, address=args.ray_address,
+                                 on_update=display.update)
+    failed = sorted(str(c) for c, s in outcomes.items() if s == "failed")
+    trained = sum(s not in ("skipped", "stale", "failed") for s in outcomes.values())
+    print(f"bench tune: {trained} runs trained, {len(cells) - trained - len(failed)} already complete, "
+          f"{len(failed)} failed", file=sys.stderr)
+    for r in results:
+        shown = (r.files[1]).read_text()
+        print(f"\n{r.env_id}: {r.algo}, ranked by mean final return ({r.files[0]})\n{shown}")
+        print(r.best_toml)
+    for f in failed:
+        print(f"  failed: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from analysis.check import main as check_main
 
@@ -259,7 +315,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                       smoke_path=args.smoke, baseline_path=args.baseline, train=not args.no_train)
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check,
+            "tune": cmd_tune}
 
 
 def main(argv: list[str] | None = None) -> int:

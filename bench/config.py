@@ -99,6 +99,8 @@ class BenchConfig:
     """algorithms defined by this file: name -> "module:Class" (``[algos.<name>] class``)"""
     variants: dict[str, Variant] = field(default_factory=dict)
     """named variants: ``[variants.<name>]``"""
+    tune: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """default grids of ``bench tune``: algo -> {key (or "k1+k2" for a joint key): values}"""
 
     def env(self, env_id: str) -> EnvSettings:
         """Settings of ``env_id``: its own table, or the defaults for any other id."""
@@ -299,17 +301,26 @@ def load_config(path: Path | str | None = None, *, check_algorithms: bool = True
             raise _fail(path, f"variants.{name}.algo", "expected the name of the base algorithm, e.g. algo = \"poligen\"")
         variants[name] = Variant(base=base, params=table, env_params=env_tables)
 
+    tune_raw = raw.get("tune", {})
+    if not isinstance(tune_raw, dict) or not all(isinstance(t, dict) for t in tune_raw.values()):
+        raise _fail(path, "tune", "expected tables [tune.<algo>] of hyperparameter = [values]")
+    tune = {algo: dict(grid) for algo, grid in tune_raw.items()}
+
     cfg = BenchConfig(path=path, seeds=seeds, defaults=defaults, envs=envs, algos=algos,
-                      algo_env_overrides=overrides, classes=classes, variants=variants)
+                      algo_env_overrides=overrides, classes=classes, variants=variants, tune=tune)
     if check_algorithms:
         for name, variant in variants.items():
             _check_variant(cfg, name, variant)
         for name in algos:
             _check_algo(cfg, name)
+        from bench.tune import grid_configurations
+
+        for algo, grid in tune.items():
+            grid_configurations(cfg, algo, grid, where=f"tune.{algo}")
     return cfg
 
 
-_TOP_KEYS = ("seeds", "defaults", "envs", "algos", "variants")
+_TOP_KEYS = ("seeds", "defaults", "envs", "algos", "variants", "tune")
 
 
 def _algo_table(path: Path, where: str, table: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
