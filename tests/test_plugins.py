@@ -101,3 +101,12 @@ def test_installed_entry_point_is_found_and_its_version_recorded(tmp_path, monke
     config = json.loads((runs / IP / "random_search" / "seed_0" / "config.json").read_text())
     assert config["plugin"] == {"package": "bench-random-search", "version": "0.1.0"}
     assert config["class"] == "bench_random_search:RandomSearch"
+
+
+def test_the_example_plugin_passes_the_conformance_suite(monkeypatch):
+    from algorithms.conformance import check_conformance
+
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    from bench_random_search import RandomSearch
+
+    check_conformance(RandomSearch, "Pendulum-v1")
