@@ -273,12 +273,14 @@ def _excluded_note(rs: RunSet, env_id: str, algo: str) -> str | None:
     return f"{env_id}/{algo}: {len(ex)} run(s) left out (not complete): {', '.join(shown)}{more}"
 
 
-def _no_complete_runs(rs: RunSet, index: dict[str, set[str]], env_id: str, algo: str) -> str:
-    ex = rs.excluded[(rs.excluded["env_id"] == env_id) & (rs.excluded["algo"] == algo)]
+def _no_complete_runs(rs: RunSet, index: dict[str, set[str]], env_id: str, algo: str, *, where: bool = True) -> str:
+    """Why a cell has no complete run: no runs at all, or how many are in which state."""
+    at = f" in {rs.runs_dir}" if where else ""
     if algo not in index.get(env_id, set()):
-        return f"no runs of {algo} on {env_id} in {rs.runs_dir}"
+        return f"no runs of {algo} on {env_id}{at}"
+    ex = rs.excluded[(rs.excluded["env_id"] == env_id) & (rs.excluded["algo"] == algo)]
     states = ", ".join(f"{n} {s}" for s, n in ex["state"].value_counts().sort_index().items())
-    return f"no complete runs of {algo} on {env_id} in {rs.runs_dir} ({states or 'no seed directories'})"
+    return f"no complete runs of {algo} on {env_id}{at} ({states or 'no seed directories'})"
 
 
 def _fmt_value(v: Any) -> str:
@@ -321,13 +323,16 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
         env_list = list(dict.fromkeys(envs))
     else:
         env_list = [e for e in sorted(index) if (e, x) in complete and (e, y) in complete]
+        why: list[str] = []
         for e in sorted(index):
             if e in env_list or not ({x, y} & index[e]):
                 continue
             lacking = [a for a in (x, y) if (e, a) not in complete]
             notes.append(f"{e}: not compared (no complete runs of {' or '.join(lacking)})")
+            why += [_no_complete_runs(rs, index, e, a, where=False) for a in lacking]
         if not env_list:
-            raise BenchError(f"{x} and {y} have no environment with complete runs of both in {runs_dir}")
+            raise BenchError(f"{x} and {y} have no environment with complete runs of both in {runs_dir}: "
+                             + "; ".join(why))
 
     finals = rs.finals[rs.finals["env_id"].isin(env_list)]
     cell_seeds = {(e, a): [int(s) for s in sorted(finals.loc[(finals["env_id"] == e) & (finals["algo"] == a), "seed"])]
