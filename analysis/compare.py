@@ -505,7 +505,7 @@ def to_text(c: Comparison) -> str:
              f"seed {c.seed}), two-sided tests at 5%, power 80%"]
     if c.mismatches:
         lines.append("MISMATCH, compared anyway (--allow-mismatch): " + " | ".join(c.mismatches))
-    w = max(len("difference") + len(c.x) + len(c.y) + 5, 22)
+    w = max(len("difference") + len(c.x) + len(c.y) + 6, 22)
     for row in c.rows.to_dict("records"):
         f = formatted(row)
         col = max(len(f["x"]), len(c.x)) + 3
