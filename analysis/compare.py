@@ -308,7 +308,8 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
     known_algos = sorted(set().union(*index.values())) if index else []
     for algo in (x, y):
         if algo not in known_algos:
-            raise BenchError(f"no runs of algorithm {algo!r} in {runs_dir} (it has: {', '.join(known_algos) or 'none'})")
+            raise BenchError(f"no runs of algorithm {algo!r} in {runs_dir} "
+                             f"(it has: {', '.join(known_algos) or 'none'})")
     for env_id in envs or []:
         if env_id not in index:
             raise BenchError(f"no environment {env_id!r} in {runs_dir} (it has: {', '.join(sorted(index)) or 'none'})")
@@ -356,8 +357,8 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
         raise BenchError(f"cannot compare {x} with {y}: {' | '.join(mismatches)} "
                          "(complete runs only; --allow-mismatch compares them anyway)")
 
-    warnings = [f"{e}/{a} {len(cell_seeds[(e, a)])}" for e in env_list for a in (x, y)
-                if len(cell_seeds[(e, a)]) < MIN_SEEDS]
+    few_seeds = [f"{e}/{a} {len(cell_seeds[(e, a)])}" for e in env_list for a in (x, y)
+                 if len(cell_seeds[(e, a)]) < MIN_SEEDS]
     for e in env_list:
         for a in (x, y):
             note = _excluded_note(rs, e, a)
@@ -400,9 +401,11 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
             notes.append("aggregate: not computed (needs two or more compared environments with a reference score "
                          "in benchmark.toml)")
     frame = pd.DataFrame(rows)
+    # an integer or None ("more than MAX_SEEDS"), not a float column
+    frame["seeds_for_power"] = pd.Series([r["seeds_for_power"] for r in rows], dtype=object)
     frame["sentence"] = [_sentence(r) for r in frame.to_dict("records")]
     return Comparison(x=x, y=y, runs_dir=runs_dir, rows=frame[COLUMNS], mismatches=mismatches, notes=notes,
-                      warnings=warnings, protocols=protocols, references=references, reps=reps, seed=seed,
+                      warnings=few_seeds, protocols=protocols, references=references, reps=reps, seed=seed,
                       allow_mismatch=allow_mismatch)
 
 
@@ -456,7 +459,11 @@ def _g(v: float) -> str:
 
 
 def power_text(n: int | None) -> str:
-    return f"more than {MAX_SEEDS}" if n is None or (isinstance(n, float) and math.isnan(n)) else f"about {int(n)}"
+    return f"more than {MAX_SEEDS}" if n is None else f"about {int(n)}"
+
+
+def _power_cell(row: dict[str, Any]) -> str:
+    return "–" if row["verdict"] == "untested" else power_text(row["seeds_for_power"])
 
 
 def _seeds_words(row: dict[str, Any]) -> str:
@@ -518,7 +525,7 @@ def to_text(c: Comparison) -> str:
                   f"  {'Welch t-test':<{w}}t = {_g(row['welch_t'])}, df = {_g(row['welch_df'])}, "
                   f"{_p(row['welch_p'])}",
                   f"  {'Mann-Whitney U':<{w}}U = {_g(row['mwu_u'])}, {_p(row['mwu_p'])}",
-                  f"  {'seeds for 80% power':<{w}}{power_text(row['seeds_for_power']) if row['verdict'] != 'untested' else '–'}"
+                  f"  {'seeds for 80% power':<{w}}{_power_cell(row)}"
                   + (f" per method (effect size d = {_d(row['effect_d'])})" if math.isfinite(row["effect_d"]) else ""),
                   f"  => {row['sentence']}"]
     if c.notes:
@@ -534,7 +541,7 @@ def to_markdown(c: Comparison) -> str:
                       f"{c.x} [95% CI]": f["x"], f"{c.y} [95% CI]": f["y"], "difference [95% CI]": f["diff"],
                       f"P({c.x} > {c.y}) [95% CI]": f["poi"], "Welch p": _pnum(row["welch_p"]),
                       "Mann-Whitney p": _pnum(row["mwu_p"]), "seeds": f"{row['n_x']} / {row['n_y']}",
-                      "seeds for 80% power": power_text(row["seeds_for_power"]) if row["verdict"] != "untested" else "–",
+                      "seeds for 80% power": _power_cell(row),
                       "verdict": row["verdict"]})
     out = [f"**{c.x} vs {c.y}** ({c.runs_dir.as_posix()}; 95% bootstrap CIs, {c.reps:,} resamples, seed {c.seed}; "
            "two-sided tests at 5%)", ""]
@@ -571,9 +578,10 @@ def to_json(c: Comparison) -> str:
 
 
 def to_csv(c: Comparison) -> str:
+    """One row per scope, the columns :data:`COLUMNS` (exact values; an empty
+    ``seeds_for_power`` means more than :data:`MAX_SEEDS`)."""
     buf = io.StringIO()
-    c.rows.assign(seeds_for_power=[None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                                   for v in c.rows["seeds_for_power"]]).to_csv(buf, index=False)
+    c.rows.to_csv(buf, index=False)
     return buf.getvalue()
 
 

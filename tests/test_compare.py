@@ -92,6 +92,8 @@ def test_two_draws_of_one_distribution_are_not_distinguishable(runs, config):
         assert r["seeds_for_power"] is None or r["seeds_for_power"] > 50, scope
         assert "not yet distinguishable" in r["sentence"] and "80% power" in r["sentence"]
     assert not c.mismatches and not c.warnings
+    rows = json.loads(compare.to_json(c))["rows"]
+    assert all(r["seeds_for_power"] is None or isinstance(r["seeds_for_power"], int) for r in rows)
 
 
 def test_power_analysis_matches_the_textbook_and_statsmodels():
@@ -188,6 +190,7 @@ def test_each_format_parses_and_the_same_command_gives_the_same_bytes(runs, caps
         assert doc["x"] == "good" and doc["y"] == "bad" and doc["reps"] == 300
         assert [r["scope"] for r in doc["rows"]] == ENVS + ["aggregate"]
         assert set(compare.COLUMNS) <= set(doc["rows"][0])
+        assert all(isinstance(r["seeds_for_power"], int) for r in doc["rows"])
     elif fmt == "csv":
         df = pd.read_csv(io.StringIO(out))
         assert list(df.columns) == compare.COLUMNS and len(df) == 3
@@ -227,7 +230,8 @@ def _scores(rs, config):
     (["--algo", "good", "--vs", "bad", "--env", "Hopper-v3"], "no environment 'Hopper-v3'"),
     (["--algo", "good", "--vs", "good"], "name the same algorithm"),
     (["--algo", "good", "--vs", "only_running"], "no environment with complete runs of both in "),
-    (["--algo", "good", "--vs", "only_running"], ": no complete runs of only_running on InvertedPendulum-v2 (3 incomplete)"),
+    (["--algo", "good", "--vs", "only_running"],
+     ": no complete runs of only_running on InvertedPendulum-v2 (3 incomplete)"),
     (["--algo", "good", "--vs", "only_running", "--env", ENVS[0]],
      "error: no complete runs of only_running on InvertedPendulum-v2 in "),
     (["--algo", "good", "--vs", "other_seeds"], "seed lists differ"),
