@@ -1,4 +1,4 @@
-"""The ``bench`` command line: run, status, list, report, check, tune.
+"""The ``bench`` command line: run, status, list, report, compare, check, tune.
 
 Every user error ends as one ``error: ...`` line on stderr and a non-zero exit status.
 """
@@ -117,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--no-progress", action="store_true", help="no live progress display")
     tune.add_argument("--executor", choices=["local", "ray"], default="local")
     tune.add_argument("--ray-address", default=None)
+
+    compare = sub.add_parser("compare", help="is one algorithm better than another? per env and aggregated")
+    _common(compare)
+    compare.add_argument("--algo", required=True, help="algorithm X")
+    compare.add_argument("--vs", required=True, help="algorithm Y (X is compared with it)")
+    compare.add_argument("--env", type=_names, help="only these environments (default: every env with complete "
+                                                    "runs of both)")
+    compare.add_argument("--format", choices=["text", "md", "csv", "json"], default="text", help="output format")
+    compare.add_argument("--reps", type=_positive_int, default=REPS,
+                         help=f"bootstrap resamples of each interval (default {REPS})")
+    compare.add_argument("--seed", type=int, default=SEED, help=f"base seed of the bootstrap (default {SEED})")
+    compare.add_argument("--allow-mismatch", action="store_true",
+                         help="compare cells whose budget, evaluation protocol or seed lists differ (the output says so)")
 
     check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
     _common(check)
@@ -268,6 +281,14 @@ def cmd_report(args: argparse.Namespace) -> int:
                        band_reps=args.band_reps, seed=args.seed, readme=args.readme)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from analysis.compare import main as compare_main
+
+    config = _load(args, check_algorithms=False)
+    return compare_main(args.runs_dir, config, args.algo, args.vs, args.env, fmt=args.format, reps=args.reps,
+                        seed=args.seed, allow_mismatch=args.allow_mismatch)
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bench.progress import ProgressDisplay
     from bench.runner import Cell, env_settings
@@ -315,8 +336,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                       smoke_path=args.smoke, baseline_path=args.baseline, train=not args.no_train)
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check,
-            "tune": cmd_tune}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "compare": cmd_compare,
+            "check": cmd_check, "tune": cmd_tune}
 
 
 def main(argv: list[str] | None = None) -> int:
