@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="discard the stored runs of the requested cells whose configuration or code differs from "
                           "today's (complete or not: files, checkpoint and results) and train them again from "
                           "scratch; runs that match are kept (complete) or resumed")
+    run.add_argument("--wait", action="store_true",
+                     help="wait for cells being trained by other processes (other bench runs, hosts) to finish, "
+                          "and take over those whose process dies; default: leave them to it")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
     run.add_argument("--executor", choices=["local", "ray"], default="local",
                      help="local process pool (default) or Ray tasks (pip install -e '.[ray]')")
@@ -121,7 +124,7 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 def cmd_run(args: argparse.Namespace) -> int:
     from algorithms import get_algorithm
     from bench.progress import ProgressDisplay
-    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells
+    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells, stop_requested
 
     config = _load(args)
     if args.suite == "paper":
@@ -158,12 +161,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
                              fresh=args.fresh, on_update=display.update, executor=args.executor,
-                             address=args.ray_address)
+                             address=args.ray_address, wait=args.wait)
+    signum = stop_requested()
+    if signum:
+        import signal
+
+        count = {s: sum(v == s for v in outcomes.values()) for s in ("interrupted", "pending", "done")}
+        print(f"error: stopped by {signal.Signals(signum).name}: {count['interrupted']} cells checkpointed "
+              f"(interrupted), {count['done']} finished, {count['pending']} not started; run the same command "
+              f"again to resume", file=sys.stderr)
+        return 128 + signum
     failed = [c for c, s in outcomes.items() if s == "failed"]
     skipped = sum(s == "skipped" for s in outcomes.values())
     stale = sorted(c for c, s in outcomes.items() if s == "stale")
-    print(f"bench run: {len(cells) - len(failed) - skipped - len(stale)} done, {skipped + len(stale)} already "
-          f"complete, {len(failed)} failed", file=sys.stderr)
+    elsewhere = sorted(c for c, s in outcomes.items() if s == "elsewhere")
+    done = sum(s == "done" for s in outcomes.values())
+    print(f"bench run: {done} done, {skipped + len(stale)} already complete, {len(failed)} failed"
+          + (f", {len(elsewhere)} cells running elsewhere (left to them; --wait to wait for them)"
+             if elsewhere else ""), file=sys.stderr)
     if stale:
         algos = ", ".join(sorted({c.algo for c in stale}))
         print(f"bench run: {len(stale)} complete cells were made by other code than today's {algos} "
