@@ -20,8 +20,9 @@ from bench.provenance import code_hashes
 def cell_state(d: Path) -> tuple[str, dict]:
     """(state, status dict) of a run directory; "interrupted" for a dead running process."""
     if not (d / store.STATUS).exists():
-        if leases.state(d)[0] == "held":
-            return "running", {}  # starting
+        held, holder = leases.state(d)
+        if held == "held" and holder is not None:
+            return "running", {"note": f"starting: {_where(holder)}"}
         return ("pending" if not (d / store.CONFIG).exists() else "interrupted"), {}
     try:
         status = store.read_json(d / store.STATUS)
@@ -38,8 +39,7 @@ def cell_state(d: Path) -> tuple[str, dict]:
     if state == "running":
         held, holder = leases.state(d)
         if held == "held" and holder is not None:
-            where = "" if holder.host == socket.gethostname() else f"on {holder.host} "
-            status = {**status, "note": f"{where}pid {holder.pid}"}
+            status = {**status, "note": _where(holder)}
         elif held == "stale":
             state = "interrupted"
             status = {**status, "note": f"its process ({holder.describe() if holder else '?'}) is gone; "
@@ -47,6 +47,10 @@ def cell_state(d: Path) -> tuple[str, dict]:
         elif status.get("host") == socket.gethostname() and not leases.process_alive(int(status.get("pid", 0))):
             state = "interrupted"  # no lease: a run by a bench version without leases, or a crash
     return state, status
+
+
+def _where(holder: leases.Holder) -> str:
+    return f"pid {holder.pid}" if holder.host == socket.gethostname() else f"on {holder.host}, pid {holder.pid}"
 
 
 def status_table(runs_dir: Path) -> str:
@@ -65,7 +69,7 @@ def status_table(runs_dir: Path) -> str:
     for d in dirs:
         state, status = cell_state(d)
         counts[state] = counts.get(state, 0) + 1
-        steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if status else "-"
+        steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if "budget" in status else "-"
         last = status.get("last_return")
         note = status.get("error", "") if state in ("failed", "corrupt") else status.get("note", "")
         if state == "done" and not note:
