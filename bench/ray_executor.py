@@ -38,10 +38,11 @@ STOP_GRACE_SECONDS = 120.0
 
 def _run_cell_task(cell: Any, config: Any, runs_dir: str, budget: int | None, fresh: bool,
                    owner: str | None = None) -> str:
-    from bench.runner import _worker_init, run_cell
+    from bench.runner import _worker_init, run_cell, stop_on_signals
 
     _worker_init()
-    return run_cell(cell, config, Path(runs_dir), budget, fresh, owner=owner)
+    with stop_on_signals():  # ray.cancel (no force) reaches the task as SIGINT: a graceful stop
+        return run_cell(cell, config, Path(runs_dir), budget, fresh, owner=owner)
 
 
 def run_on_ray(cells: list[Any], config: Any, runs_dir: Path, *, budget: int | None, fresh: bool,
@@ -56,6 +57,7 @@ def run_on_ray(cells: list[Any], config: Any, runs_dir: Path, *, budget: int | N
         raise BenchError('--executor ray needs Ray: pip install -e ".[ray]"') from None
     address = address or os.environ.get("RAY_ADDRESS") or None
     started_here = not ray.is_initialized()
+    graceful = _graceful_signals()
     if started_here:
         kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
         if address is None:
@@ -64,6 +66,7 @@ def run_on_ray(cells: list[Any], config: Any, runs_dir: Path, *, budget: int | N
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise BenchError(f"cannot start or reach Ray (address {address or 'local'}): {exc}") from None
+        _reclaim_signals(graceful)
     try:
         task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_run_cell_task)
         root = str(Path(runs_dir).resolve())
@@ -105,3 +108,23 @@ def _stopped(cell: Any, runs_dir: Path) -> str:
         return "interrupted" if store.read_json(path).get("state") in ("interrupted", "running") else "pending"
     except (BenchError, OSError):
         return "pending"
+
+
+def _graceful_signals() -> list[int]:
+    """The signals whose handler is :func:`bench.runner.stop_on_signals`'s now."""
+    import signal
+
+    from bench.runner import _on_signal
+
+    return [sig for sig in (signal.SIGTERM, signal.SIGINT) if signal.getsignal(sig) is _on_signal]
+
+
+def _reclaim_signals(sigs: list[int]) -> None:
+    """``ray.init`` sets its own SIGTERM handler in the driver (exit at once): set the
+    graceful-stop handler of :func:`bench.runner.stop_on_signals` again for ``sigs``."""
+    import signal
+
+    from bench.runner import _on_signal
+
+    for sig in sigs:
+        signal.signal(sig, _on_signal)

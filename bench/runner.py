@@ -273,6 +273,14 @@ def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None
         return _run_cell(cell, config, d, budget, fresh, lease)
     except leases.LeaseLost:
         return "elsewhere"  # another process judged this one dead and took the cell: write nothing
+    except KeyboardInterrupt:  # an interrupt not handled as a stop request: the last checkpoint stands
+        try:
+            if lease is not None and lease.held():
+                status = store.read_json(d / store.STATUS) if (d / store.STATUS).exists() else {}
+                store.write_json(d / store.STATUS, {**status, "state": "interrupted", "updated_at": time.time()})
+        except Exception:
+            pass
+        raise
     except Exception as exc:  # a failing cell must not stop the others
         msg = str(exc).splitlines()[0] if str(exc) else ""
         error = f"{type(exc).__name__}: {msg}" if not isinstance(exc, BenchError) else msg
@@ -296,7 +304,7 @@ def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None
 def _clear_run_dir(d: Path) -> None:
     """Delete a run directory's contents but its lease (``--fresh`` under the lease)."""
     for p in d.iterdir():
-        if p.name in (leases.LEASE, leases.BREAK):
+        if p.name.startswith(("lease.", ".lease.")):  # the lease, and others' attempts at it
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
@@ -484,16 +492,17 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
 def _worker_init(parent: int | None = None) -> None:
     """Set up a worker process; ``parent``: the pid it must not outlive (Ray manages its own workers).
 
-    SIGTERM and SIGINT request a graceful stop of the cell it trains (:func:`request_stop`):
-    the parent forwards its own signal to the pool's workers, and a Ctrl-C in a terminal
-    reaches the whole process group.
+    In a pool worker (``parent`` given), SIGTERM and SIGINT request a graceful stop of the
+    cell it trains (:func:`request_stop`): the parent forwards its own signal to the pool's
+    workers, and a Ctrl-C in a terminal reaches the whole process group. (A Ray task sets
+    them only while it runs: :func:`stop_on_signals`.)
     """
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _on_signal)
     if parent is not None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, _on_signal)
         die_with_parent(parent)
 
 

@@ -333,3 +333,26 @@ def test_run_cells_leaves_cells_leased_elsewhere(tmp_path):
     finally:
         held.release()
     assert out == {cells[0]: "done", cells[1]: "elsewhere"}
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_ray_run_stops_its_tasks_gracefully(tmp_path):
+    pytest.importorskip("ray")
+    cell = Cell(IP, "ars", 5)
+    args = ["--algo", "ars", "--env", IP, "--seed-list", "5", "--budget", "40000", "--workers", "1",
+            "--no-progress", "--executor", "ray"]
+    runs = tmp_path / "runs"
+    d = store.run_dir(runs, IP, "ars", 5)
+    proc = start_run(*args, runs=runs)
+    wait_rows(d / store.PROGRESS, 4, proc, timeout=300)
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1].startswith("error: stopped by SIGTERM: 1 cells checkpointed"), err
+    status = store.read_json(d / store.STATUS)
+    assert status["state"] == "interrupted" and (d / store.CHECKPOINT).stat().st_mtime >= sent - 0.5
+    assert not (d / leases.LEASE).exists()
+    r = run_cli("run", *args, "--runs-dir", str(runs))
+    assert r.returncode == 0, r.stderr
+    assert rows(runs, cell) == clean_rows(tmp_path, cell, None, 40000)
