@@ -20,7 +20,8 @@ A lease is **stale**, and is taken over by the next ``bench run`` that wants the
 
 - its holder ran on this host (same hostname and boot id) and that process is gone (its pid
   is dead, a zombie, or now another process: start times differ); a live process on this
-  host keeps its lease however long it is silent;
+  host keeps its lease however long it is silent (hosts are told apart by hostname: containers
+  that share a hostname must share a pid namespace too);
 - its holder ran on another host (or this one before a reboot) and its heartbeat is older
   than :func:`stale_seconds` (default 300 s, ``$BENCH_LEASE_TIMEOUT``): that host died, hung
   or lost the shared filesystem. Clocks of the hosts and the file server must agree to well
