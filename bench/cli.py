@@ -166,6 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if signum:
         import signal
 
+        for sig in (signal.SIGINT, signal.SIGTERM):  # exiting now: a late second Ctrl-C must not
+            signal.signal(sig, signal.SIG_IGN)        # end the interpreter's shutdown with a traceback
         count = {s: sum(v == s for v in outcomes.values()) for s in ("interrupted", "pending", "done")}
         print(f"error: stopped by {signal.Signals(signum).name}: {count['interrupted']} cells checkpointed "
               f"(interrupted), {count['done']} finished, {count['pending']} not started; run the same command "

@@ -75,19 +75,34 @@ def stop_requested() -> int:
     return _stop_signal[0] if _stop.is_set() else 0
 
 
+_force_on_repeat = [False]
+
+
 def _on_signal(signum: int, frame: Any) -> None:
+    if _stop.is_set() and _force_on_repeat[0]:
+        raise KeyboardInterrupt  # a second signal: stop at once (the last checkpoints stand)
     request_stop(signum)
 
 
 class stop_on_signals:
     """Context manager: SIGTERM and SIGINT request a graceful stop (:func:`request_stop`)
     instead of ending the process; the previous handlers come back on exit. A no-op outside
-    the main thread (only it may set handlers)."""
+    the main thread (only it may set handlers).
+
+    :param force_on_repeat: a second signal raises ``KeyboardInterrupt`` (the ``bench run``
+        process: Ctrl-C twice stops at once); workers leave it False, as they may get both
+        the terminal's SIGINT and the one their parent forwards
+    """
+
+    def __init__(self, force_on_repeat: bool = False):
+        self.force_on_repeat = force_on_repeat
 
     def __enter__(self) -> "stop_on_signals":
         self.previous: dict[int, Any] = {}
         _stop.clear()
         _stop_signal[0] = 0
+        self._force = _force_on_repeat[0]
+        _force_on_repeat[0] = self.force_on_repeat
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self.previous[sig] = signal.signal(sig, _on_signal)
@@ -96,6 +111,7 @@ class stop_on_signals:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+        _force_on_repeat[0] = self._force
 
 
 @dataclass(frozen=True, order=True)
@@ -552,7 +568,7 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
 
     SIGTERM and SIGINT stop it gracefully for the duration: running cells checkpoint and
     return ``interrupted``, cells not started stay ``pending``; :func:`stop_requested` then
-    tells the caller which signal came.
+    tells the caller which signal came. A second signal raises ``KeyboardInterrupt`` at once.
 
     :param on_update: called about twice a second with the outcomes so far (for progress display)
     :param executor: ``local`` (this machine) or ``ray`` (:mod:`bench.ray_executor`)
@@ -572,7 +588,7 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
             elif not fresh:
                 outcomes[cell] = "stale"  # kept: made by other code; --fresh reruns it
     todo = [c for c in cells if c not in outcomes]
-    with stop_on_signals():
+    with stop_on_signals(force_on_repeat=True):
         while todo:
             _run_round(todo, config, runs_dir, outcomes, workers=workers, budget=budget, fresh=fresh,
                        on_update=on_update, executor=executor, address=address)

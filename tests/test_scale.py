@@ -240,6 +240,22 @@ def test_sigterm_checkpoints_marks_interrupted_and_resumes_exactly(tmp_path, alg
         assert rows(runs, c) == clean_rows(tmp_path, c, config, budget)
 
 
+def test_a_second_ctrl_c_stops_at_once(tmp_path):
+    config = tmp_path / "bench.toml"
+    config.write_text(SMALL_DDPG)
+    d = store.run_dir(tmp_path / "runs", "Swimmer-v3", "ddpg", 0)
+    proc = start_run("--algo", "ddpg", "--env", "Swimmer-v3", "--seed-list", "0", "--workers", "1", "--no-progress",
+                     "--config", str(config), runs=tmp_path / "runs")
+    wait_rows(d / store.PROGRESS, 3, proc)  # past the random steps: a learn chunk takes seconds
+    time.sleep(0.5)  # inside that chunk
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1].startswith("error: interrupted"), err
+    assert store.read_json(d / store.STATUS)["state"] == "interrupted" and not (d / leases.LEASE).exists()
+
+
 # ------------------------------------------------------------------------ Ray
 
 
