@@ -308,8 +308,8 @@ def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None
             status = store.read_json(d / store.STATUS) if (d / store.STATUS).exists() else {}
             store.write_json(d / store.STATUS, {**status, "state": "failed", "error": error,
                                                 "updated_at": time.time()})
-        except Exception:
-            pass
+        except Exception as again:  # e.g. the disk is still full: say it where it can be seen
+            print(f"bench: {cell} failed: {error} (not recorded in {d}: {again})", file=sys.stderr, flush=True)
         return "failed"
     finally:
         if lease is not None:

@@ -122,6 +122,18 @@ def test_a_holder_whose_lease_was_taken_over_notices(tmp_path, monkeypatch):
     other.release()
 
 
+def test_a_retry_of_the_same_task_takes_over_at_once(tmp_path):
+    """Ray retries a task only once its worker died, even on a host this one cannot check:
+    a lease with the caller's owner id is taken over whatever its heartbeat."""
+    d = tmp_path / "cell"
+    first = leases.acquire(d, owner="ray-run-7", heartbeat=False)
+    assert isinstance(leases.acquire(d, owner="ray-run-8", heartbeat=False), leases.Holder)
+    retry = leases.acquire(d, owner="ray-run-7", heartbeat=False)
+    assert isinstance(retry, leases.Lease) and retry.took_over.token == first.token
+    assert not first.held() and retry.held()
+    retry.release()
+
+
 def test_two_concurrent_runs_train_each_cell_once(tmp_path):
     """Two `bench run` on the same cells at once: every cell trained by one of them, both
     exit 0, and the runs equal uninterrupted ones."""
