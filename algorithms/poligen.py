@@ -93,6 +93,9 @@ class PoliGenConfig:
     """hidden widths of the slice MLPs H (ReLU)."""
     output_scale: float = 2.0
     """generated weights and biases are multiplied by output_scale / sqrt(fan_in)."""
+    scale_output: bool = True
+    """False: generated weights are used unscaled (public code ``scale_layer_out=False``; the
+    "no scale" ablation of the paper's Figure 7)."""
     n_probing_states: int = 200
     """learnable probing states of the fingerprinting evaluator (uniform [0, 1) init)."""
     evaluator_hidden_sizes: tuple[int, ...] = (256, 256)
@@ -242,7 +245,8 @@ class PoliGen(Algorithm):
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.generator = HyperGenerator(self.layout, cfg.slice_size, cfg.embedding_dim,
-                                            cfg.hypernet_hidden_sizes, cfg.output_scale)
+                                            cfg.hypernet_hidden_sizes,
+                                            cfg.output_scale if cfg.scale_output else None)
             self.evaluator = FingerprintEvaluator(self.layout, cfg.n_probing_states, cfg.evaluator_hidden_sizes,
                                                   self.act_scale, self.act_centre)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_generator)

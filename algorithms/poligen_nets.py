@@ -88,11 +88,12 @@ class HyperGenerator(nn.Module):
     :param slice_size: f, side of the hidden-layer slices (paper 16)
     :param emb_dim: d, size of each slice embedding (paper 8)
     :param hyper_hidden: hidden widths of every H (paper 256, 256)
-    :param output_scale: generated W and b of a layer are multiplied by this / sqrt(fan_in) (paper 2)
+    :param output_scale: generated W and b of a layer are multiplied by this / sqrt(fan_in) (paper 2);
+        None leaves them unscaled (the public code's ``scale_layer_out=False``, Figure 7's "no scale")
     """
 
     def __init__(self, layout: MLPLayout, slice_size: int = 16, emb_dim: int = 8,
-                 hyper_hidden: tuple[int, ...] = (256, 256), output_scale: float = 2.0):
+                 hyper_hidden: tuple[int, ...] = (256, 256), output_scale: float | None = 2.0):
         super().__init__()
         if not layout.hidden_sizes:
             raise ValueError("the hypernetwork generator needs at least one hidden layer")
@@ -116,7 +117,7 @@ class HyperGenerator(nn.Module):
         self.h_out = SliceNet(emb_dim, hidden, (f, sizes[-1]))
         self.embeddings = nn.ParameterList(
             [nn.Parameter(torch.randn(ti * to, emb_dim)) for ti, to, _, _ in self.tilings])
-        self.scales = [output_scale / math.sqrt(sizes[j]) for j in range(n_layers)]
+        self.scales = [1.0 if output_scale is None else output_scale / math.sqrt(sizes[j]) for j in range(n_layers)]
 
     def _net(self, j: int) -> SliceNet:
         if j == 0:

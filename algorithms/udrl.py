@@ -21,11 +21,13 @@ supervised learning on the agent's own best episodes:
 - **Training targets (trailing segments).** Sample an episode uniformly, a time
   ``t1`` uniformly in it; the input is ``(s_t1, sum of rewards from t1 to the end,
   T - t1)`` and the target is ``a_t1``.
-- **Iteration.** ``n_updates_per_iter`` gradient steps, then ``n_episodes_per_iter``
-  exploration episodes, each added to the replay when it ends.
+- **Iteration** (Srivastava et al., Algorithm 1). ``n_updates_per_iter`` gradient steps;
+  then the exploratory commands are sampled from the replay as it stands, and
+  ``n_episodes_per_iter`` episodes are generated with them and added to the replay.
 - **Exploration command.** Of the ``last_few`` best episodes in the replay: horizon =
   their mean length, desired return ~ U[M, M + S] with M, S the mean and std of their
-  returns. During an episode ``d_r -= r`` and ``d_h = max(d_h - 1, 1)`` after each step.
+  returns (one draw per episode, M and S fixed for the iteration). During an episode
+  ``d_r -= r`` and ``d_h = max(d_h - 1, 1)`` after each step.
 - **Evaluation command** (``eval_command``): M, the mean return of the ``last_few`` best
   episodes, with their mean length as horizon.
 
@@ -43,9 +45,12 @@ tuned for LunarLander-sized returns. Here they default to ``1 / (return range wi
 and ``1 / max_episode_steps`` of the env, so the command inputs are O(1) on every task.
 
 Rollouts never touch autograd: the behaviour function's weights are copied into numpy
-once per iteration and one episode at a time runs through a numpy forward pass. ``learn``
-stops at the first episode boundary at or after ``until_env_steps`` (an episodic method
-may overshoot by at most one episode).
+once per iteration, and the iteration's episodes run in lockstep on one environment each,
+one batched numpy forward pass per step (``algorithms.common.run_episodes``). ``learn``
+stops at the first iteration boundary at or after ``until_env_steps`` (it may overshoot by
+less than one iteration: ``n_episodes_per_iter`` episodes; the warm-up's random episodes
+form one batch). Before session 4 (2026-11-25) episodes ran one at a time and each drew its
+command from the replay as updated by the iteration's earlier episodes.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ import torch
 from torch import nn
 
 from algorithms.base import Algorithm, EnvFactory, EnvInfo, Policy, RewardAwarePolicy
+from algorithms.common import run_episodes
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 1.0
 
@@ -184,7 +190,7 @@ class UDRL(Algorithm):
     def __init__(self, make_env: EnvFactory, seed: int, config: UDRLConfig, env_info: EnvInfo):
         super().__init__(make_env, seed, config, env_info)
         cfg = config
-        self.env = make_env(remove_survival_bonus=False)
+        self.envs: list = []  # one training env per episode of an iteration, made on first use
         space = env_info.action_space
         self.obs_dim = int(np.prod(env_info.observation_space.shape))
         self.act_dim = int(space.shape[0])
@@ -201,8 +207,6 @@ class UDRL(Algorithm):
         # replay: best-K episodes, kept sorted by return (descending)
         self.episodes: list[dict[str, np.ndarray]] = []
         self.episodes_done = 0
-        self.iter_pos = 0  # exploration episodes done in the current iteration
-        self.iter_trained = False  # updates of the current iteration done
         self.last_loss = float("nan")
         self.last_train_return = float("nan")
         self.best_return = float("-inf")
@@ -252,11 +256,11 @@ class UDRL(Algorithm):
         top = self.episodes[: self.config.last_few]
         return np.array([e["ret"] for e in top]), np.array([len(e["rewards"]) for e in top], np.float64)
 
-    def exploration_command(self) -> tuple[float, float]:
-        """(d_r, d_h): horizon = mean length of the last_few best, d_r ~ U[M, M + S]."""
+    def exploration_commands(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` commands (d_r, d_h): horizon = mean length of the last_few best, d_r ~ U[M, M + S]."""
         rets, lens = self._best()
         m, s = float(rets.mean()), float(rets.std())
-        return float(self.rng.uniform(m, m + s)), float(lens.mean())
+        return self.rng.uniform(m, m + s, n), np.full(n, float(lens.mean()))
 
     # ------------------------------------------------------------------ training
     def _train(self) -> None:
@@ -277,45 +281,55 @@ class UDRL(Algorithm):
             n.state_fc.weight.T, n.state_fc.bias, n.command_fc.weight.T, n.command_fc.bias,
             n.hidden_fc.weight.T, n.hidden_fc.bias, n.head.weight.T, n.head.bias)]
 
-    def _episode(self, params: list[np.ndarray] | None) -> None:
-        """One training episode: uniform-random actions (params None) or the exploration command."""
-        obs, _ = self.env.reset(seed=int(self.rng.integers(2**31)))
-        d_r, d_h = self.exploration_command() if params is not None else (0.0, 0.0)
-        obs_l, act_l, rew_l = [], [], []
-        done = False
-        while not done:
-            o = np.asarray(obs, np.float64).reshape(1, -1)
+    def _envs(self, n: int) -> list:
+        while len(self.envs) < n:
+            self.envs.append(self.make_env(remove_survival_bonus=False))
+        return self.envs[:n]
+
+    def _episodes(self, n: int, params: list[np.ndarray] | None) -> None:
+        """``n`` training episodes in lockstep (one batched forward pass per step):
+        uniform-random actions (params None) or exploration commands drawn once, from the
+        replay as it is after the iteration's training (Srivastava et al., Algorithm 1)."""
+        seeds = [int(s) for s in self.rng.integers(2**31, size=n)]
+        if params is None:
+            d_r, d_h = np.zeros(n), np.zeros(n)
+        else:
+            d_r, d_h = self.exploration_commands(n)
+        obs_l = [[] for _ in range(n)]
+        act_l = [[] for _ in range(n)]
+        rew_l = [[] for _ in range(n)]
+
+        def act(obs: np.ndarray, idx: np.ndarray) -> np.ndarray:
+            o = np.asarray(obs, np.float64).reshape(len(idx), -1)
             if params is None:
-                a = self.rng.uniform(-1.0, 1.0, self.act_dim)
+                a = self.rng.uniform(-1.0, 1.0, (len(idx), self.act_dim))
             else:
-                mean, log_std = _numpy_forward(params, self.config.activation, o, self._scale(d_r, d_h)[None].astype(np.float64))
-                a = np.clip(mean[0] + np.exp(log_std[0]) * self.rng.standard_normal(self.act_dim), -1.0, 1.0)
-            obs_next, r, term, trunc, _ = self.env.step(self._low + 0.5 * (a + 1.0) * (self._high - self._low))
-            self.env_steps += 1
-            obs_l.append(o[0])
-            act_l.append(a)
-            rew_l.append(float(r))
-            d_r, d_h = update_command(d_r, d_h, float(r))
-            obs, done = obs_next, term or trunc
-        self._add_episode(np.array(obs_l), np.array(act_l), np.array(rew_l))
+                mean, log_std = _numpy_forward(params, self.config.activation, o,
+                                               self._scale(d_r[idx], d_h[idx]).astype(np.float64))
+                a = np.clip(mean + np.exp(log_std) * self.rng.standard_normal((len(idx), self.act_dim)), -1.0, 1.0)
+            for j, i in enumerate(idx):
+                obs_l[i].append(o[j])
+                act_l[i].append(a[j])
+            return self._low + 0.5 * (a + 1.0) * (self._high - self._low)
+
+        def observe(rewards: np.ndarray, idx: np.ndarray) -> None:
+            for j, i in enumerate(idx):
+                rew_l[i].append(float(rewards[j]))
+            d_r[idx], d_h[idx] = update_command(d_r[idx], d_h[idx], rewards)
+
+        run_episodes(self._envs(n), act, seeds, observe=observe)
+        self.env_steps += sum(len(r) for r in rew_l)
+        for i in range(n):  # into the replay in episode order (ties: the earlier one first)
+            self._add_episode(np.array(obs_l[i]), np.array(act_l[i]), np.array(rew_l[i]))
 
     def learn(self, until_env_steps: int) -> None:
         cfg = self.config
-        params = None
         while self.env_steps < until_env_steps:
             if self.episodes_done < cfg.n_warm_up_episodes:
-                self._episode(None)
+                self._episodes(cfg.n_warm_up_episodes - self.episodes_done, None)
                 continue
-            if not self.iter_trained:
-                self._train()
-                self.iter_trained = True
-                params = None
-            if params is None:
-                params = self._numpy_params()
-            self._episode(params)
-            self.iter_pos += 1
-            if self.iter_pos == cfg.n_episodes_per_iter:
-                self.iter_pos, self.iter_trained = 0, False
+            self._train()
+            self._episodes(cfg.n_episodes_per_iter, self._numpy_params())
 
     # ------------------------------------------------------------------ evaluation
     def eval_command(self) -> float | None:
@@ -355,8 +369,7 @@ class UDRL(Algorithm):
             "net": copy.deepcopy(self.net.state_dict()),
             "opt": copy.deepcopy(self.opt.state_dict()),
             "episodes": [dict(e) for e in self.episodes],
-            "counters": {"episodes_done": self.episodes_done, "iter_pos": self.iter_pos,
-                         "iter_trained": self.iter_trained, "last_loss": self.last_loss,
+            "counters": {"episodes_done": self.episodes_done, "last_loss": self.last_loss,
                          "last_train_return": self.last_train_return, "best_return": self.best_return},
             "rng": copy.deepcopy(self.rng.bit_generator.state),
         }
@@ -368,5 +381,6 @@ class UDRL(Algorithm):
         self.episodes = [dict(e) for e in state["episodes"]]
         self._flat = None
         for k, v in state["counters"].items():
-            setattr(self, k, v)
+            if k not in ("iter_pos", "iter_trained"):  # checkpoints of the one-episode-at-a-time version
+                setattr(self, k, v)
         self.rng.bit_generator.state = copy.deepcopy(state["rng"])

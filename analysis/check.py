@@ -154,11 +154,11 @@ def load_smoke(path: Path | str | None = None) -> Smoke:
 
 def registered_cells(smoke: Smoke) -> tuple[list[SmokeCell], list[str]]:
     """The cells whose algorithm is registered, and a message for each one skipped."""
-    from algorithms import REGISTRY
+    from algorithms import algorithm_names
 
     keep, skipped = [], []
     for c in smoke.cells:
-        if c.algo in REGISTRY:
+        if c.algo in algorithm_names():
             keep.append(c)
         else:
             skipped.append(f"skipped {c.key}: algorithm {c.algo!r} is not registered in algorithms.REGISTRY")
@@ -177,10 +177,8 @@ def smoke_config(config: BenchConfig, smoke: Smoke, cells: list[SmokeCell]) -> B
         per_env = overrides.setdefault(c.algo, {})
         per_env[c.env_id] = {**per_env.get(c.env_id, {}), **c.hyperparameters}
     cfg = dataclasses.replace(config, seeds=list(smoke.seeds), envs=envs, algo_env_overrides=overrides)
-    from algorithms import get_algorithm
-
     for c in cells:
-        build_algo_config(get_algorithm(c.algo).Config, cfg.hyperparameters(c.algo, c.env_id),
+        build_algo_config(cfg.algorithm(c.algo).Config, cfg.hyperparameters(c.algo, c.env_id),
                           path=smoke.path, where=f"cell {c.key}")
     return cfg
 

@@ -297,6 +297,8 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int, files: _Files) -
         "gym_id": meta.get("gym_id", env_id),
         "git_commit": meta.get("git_commit"),
         "versions": json.dumps(meta.get("versions", {}), sort_keys=True),
+        # a named variant's base algorithm (config.json "variant"), None for an algorithm
+        "variant_of": (config.get("variant") or {}).get("base") if isinstance(config.get("variant"), dict) else None,
     }
     return {"state": "done", "row": row, "progress": progress, "sweep": sweep, "goal_sweep": goal_sweep,
             "settings": _settings_key(config)}
@@ -381,7 +383,7 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
                                                         "code_hash", "code_mixed", "n_evals", "env_steps",
                                                         "budget", "wall_time_s", "cpu_time_s", "success_rate",
                                                         "norm_distance",
-                                                        "gym_id", "git_commit", "versions"])
+                                                        "gym_id", "git_commit", "versions", "variant_of"])
     finals_df = finals_df.sort_values(id_cols, ignore_index=True)
     evals_df = (pd.concat(evals, ignore_index=True) if evals
                 else pd.DataFrame(columns=id_cols + list(REQUIRED_PROGRESS)))

@@ -103,7 +103,7 @@ _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px
 table{border-collapse:collapse;margin:0.5em 0 1em;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 8px}
 th{background:#f3f3f3}figure{display:inline-block;margin:0.5em;vertical-align:top}
 img{max-width:100%;border:1px solid #eee}figcaption{font-size:0.85em;color:#555}code{background:#f6f6f6}
-.warn{color:#a33}"""
+.warn{color:#a33}td.better{background:#e2f2e2}td.worse{background:#f6e0e0}"""
 
 
 def _sha256(data: bytes) -> str:
@@ -322,6 +322,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
         sections.append(body)
 
     # aggregates
+    poi = None
     if scores:
         agg = stats.aggregate_metrics(scores, reps=reps, seed=seed)
         prof = stats.performance_profiles(scores, reps=band_reps, seed=seed)
@@ -346,6 +347,37 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
         sections.append(body)
     else:
         notes.append("no aggregates: no environment has both a reference score and runs of every algorithm")
+
+    # pairwise: probability of improvement of every pair on each environment (bench compare's numbers)
+    poi_env = stats.probability_of_improvement_by_env(rs.finals, reps=reps, seed=seed)
+    if len(poi_env):
+        poi_env.to_csv(out_dir / "probability_of_improvement_by_env.csv", index=False)
+        files.append(out_dir / "probability_of_improvement_by_env.csv")
+        body = ("<h2>Pairwise comparisons: probability of improvement</h2><p>Cell (row X, column Y): P(X &gt; Y), the "
+                "probability that a run of X ends with a higher final return than a run of Y (ties count half; "
+                f"rliable's probability of improvement), with its 95% bootstrap CI ({reps:,} resamples, the runs of "
+                "each algorithm resampled independently, each pair from its own generator). Green: the CI lies above "
+                "0.5 (row better), red: below. <code>bench compare --algo X --vs Y</code> prints the same numbers with "
+                "the difference of means, Welch's and Mann-Whitney's tests and the seeds needed for 80% power. "
+                "Exact values: <a href=\"probability_of_improvement_by_env.csv\">probability_of_improvement_by_env.csv"
+                "</a>.</p>")
+        for env_id, g in poi_env.groupby("env_id", sort=True):
+            n = dict(zip(g["x"], g["n_x"]))
+            body += (f"<h3>{html.escape(env_id)}</h3><p>seeds: "
+                     + ", ".join(f"{html.escape(a)} {n[a]}" for a in sorted(n)) + "</p>" + tables.poi_matrix_html(g))
+        if poi is not None and len(agg_envs) > 1:
+            body += (f"<h3>Aggregate ({html.escape(', '.join(agg_envs))}; normalised scores, P averaged over the "
+                     "environments)</h3>" + tables.poi_matrix_html(poi))
+        sections.append(body)
+
+    # ablations: variants beside their base (Figures 7-8)
+    from analysis import ablations
+
+    body, written = ablations.section(rs.finals, final_stats, bands, colors, out_dir, fig_dir, reps=reps,
+                                      seed=seed, img=_img)
+    if body:
+        sections.append(body)
+        files += written
 
     # what is missing
     miss = ["<h2>Missing and excluded runs</h2>"]

@@ -147,6 +147,18 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
     return pd.DataFrame(rows)
 
 
+def final_mean_distribution(values: np.ndarray, env_id: str, algo: str, seeds: list[int], *,
+                            reps: int = bootstrap.REPS, seed: int = bootstrap.SEED) -> np.ndarray:
+    """Bootstrap distribution ``(reps,)`` of a cell's mean final return, from the cell's own
+    Table 1 generator ``("final", env, algo, sorted seeds)``: its percentile interval is
+    Table 1's CI of the mean (:func:`final_return_stats`), the same draws.
+
+    :param values: the cell's final returns in seed order (``seeds``)
+    """
+    rng = bootstrap.generator(seed, "final", env_id, algo, [int(s) for s in seeds])
+    return bootstrap.resample(np.asarray(values, dtype=float)[:, None], _cell_metrics, reps, rng)[:, 0]
+
+
 CURVE_COLUMNS = ["env_id", "algo", "eval_index", "env_steps", "mean", "lo", "hi", "n", "n_cell"]
 
 
@@ -274,6 +286,15 @@ def aggregate_metrics(scores: dict[str, np.ndarray], *, reps: int = bootstrap.RE
     return pd.DataFrame(rows, columns=["algo", "metric", "value", "lo", "hi", "se", "runs", "envs"])
 
 
+def aggregate_mean_distribution(scores: ScoreSet, algo: str, *, reps: int = bootstrap.REPS,
+                                seed: int = bootstrap.SEED) -> np.ndarray:
+    """Bootstrap distribution ``(reps,)`` of an algorithm's mean normalised score, from its
+    aggregate generator ``("aggregate", algo, envs, seeds)``: the same draws as the "Mean"
+    row of :func:`aggregate_metrics`."""
+    rng = bootstrap.generator(seed, "aggregate", *_identity(scores, algo))
+    return bootstrap.resample(np.asarray(scores[algo], dtype=float), _aggregate_block, reps, rng)[:, 1]
+
+
 def _score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     # = rliable's default score distribution (fraction of all runs x tasks above tau), vectorised
     return (np.asarray(scores).reshape(-1, 1) > np.asarray(taus)[None, :]).mean(axis=0)
@@ -356,6 +377,36 @@ def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = boo
         rows.append({"x": x, "y": y, "probability": p, "lo": float(lo), "hi": float(hi), "se": se})
         rows.append({"x": y, "y": x, "probability": 1.0 - p, "lo": 1.0 - float(hi), "hi": 1.0 - float(lo), "se": se})
     return pd.DataFrame(rows, columns=["x", "y", "probability", "lo", "hi", "se"])
+
+
+POI_BY_ENV_COLUMNS = ["env_id", "x", "y", "probability", "lo", "hi", "se", "n_x", "n_y"]
+
+
+def probability_of_improvement_by_env(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
+                                      seed: int = bootstrap.SEED) -> pd.DataFrame:
+    """P(X > Y) on each environment for every pair of algorithms with complete runs there,
+    with 95% CIs: :func:`probability_of_improvement` on the env alone (one task column of
+    final returns, each algorithm's seeds of that env; generators ``("poi", x, [env],
+    seeds of x, y, [env], seeds of y, side)``). Raw returns, not normalised: the
+    probability only compares runs, so it is the same under any increasing normalisation,
+    and envs without a reference score are included. ``bench compare`` prints the same numbers.
+    """
+    frames = []
+    for env_id, g in finals.groupby("env_id", sort=True):
+        algos = sorted(g["algo"].unique())
+        if len(algos) < 2:
+            continue
+        scores = ScoreSet([env_id])
+        for algo in algos:
+            cell = g[g["algo"] == algo].sort_values("seed")
+            scores[algo] = cell["final_return"].to_numpy(dtype=float)[:, None]
+            scores.seeds[algo] = _cell_seeds(cell)
+        poi_frame = probability_of_improvement(scores, reps=reps, seed=seed)
+        poi_frame.insert(0, "env_id", env_id)
+        poi_frame["n_x"] = [len(scores.seeds[a]) for a in poi_frame["x"]]
+        poi_frame["n_y"] = [len(scores.seeds[a]) for a in poi_frame["y"]]
+        frames.append(poi_frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=POI_BY_ENV_COLUMNS)
 
 
 def sweep_conformance(sweeps: pd.DataFrame, return_ranges: dict[str, tuple[float, float] | None]) -> pd.DataFrame:

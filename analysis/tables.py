@@ -202,6 +202,34 @@ def poi_display(poi: pd.DataFrame) -> pd.DataFrame:
                                  for p, lo, hi, se in zip(poi["probability"], poi["lo"], poi["hi"], poi["se"])]})
 
 
+def poi_matrix_html(poi: pd.DataFrame, algos: list[str] | None = None) -> str:
+    """A matrix of probabilities of improvement as an HTML table: the cell in row X,
+    column Y is P(X > Y) [95% CI] (2 decimals, CI rounded by :func:`fmt_interval`), class
+    ``better`` when the CI lies above 0.5 and ``worse`` when below; "–" where the pair has
+    no number (the diagonal, an algorithm without runs).
+
+    :param poi: rows ``x, y, probability, lo, hi, se`` (both directions of each pair, as
+        :func:`analysis.stats.probability_of_improvement` gives them)
+    :param algos: rows and columns in this order (default: every algorithm in ``poi``, sorted)
+    """
+    algos = algos or sorted(set(poi["x"]) | set(poi["y"]))
+    cells = {(r.x, r.y): r for r in poi.itertuples(index=False)}
+    head = "<th>P(row &gt; column)</th>" + "".join(f"<th>{html.escape(a)}</th>" for a in algos)
+    body = []
+    for x in algos:
+        tds = [f"<th>{html.escape(x)}</th>"]
+        for y in algos:
+            r = cells.get((x, y))
+            if r is None:
+                tds.append("<td>–</td>")
+                continue
+            cls = " class='better'" if r.lo > 0.5 else " class='worse'" if r.hi < 0.5 else ""
+            text = f"{_fmt(r.probability, 2)} {fmt_interval(r.lo, r.hi, r.se, 0.01)}"
+            tds.append(f"<td{cls}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return f"<table class='poi'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
 def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:
     """A GitHub-flavoured Markdown table (no extra dependency)."""
     columns = columns or list(df.columns)

@@ -1,4 +1,4 @@
-"""The ``bench`` command line: run, status, list, report, check.
+"""The ``bench`` command line: run, status, list, report, compare, check, tune.
 
 Every user error ends as one ``error: ...`` line on stderr and a non-zero exit status.
 """
@@ -104,6 +104,36 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--readme", type=Path, default=None,
                         help="also rewrite the results block of this Markdown file (e.g. README.md) from Table 1")
 
+    tune = sub.add_parser("tune", help="grid search: every configuration over the same seeds, ranked by final return")
+    _common(tune)
+    tune.add_argument("--algo", required=True, help="the algorithm to tune")
+    tune.add_argument("--env", type=_names, required=True, help="environment id(s); one ranking each")
+    tune.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                      help="hyperparameter values to try (repeat for a grid; joint: a+b=1+1,8+4); "
+                           "default: the [tune.<algo>] grid of benchmark.toml")
+    group = tune.add_mutually_exclusive_group()
+    group.add_argument("--seeds", type=_positive_int, default=5,
+                       help="first N seeds of the config's list (default 5, as the paper)")
+    group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
+    tune.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
+    tune.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs")
+    tune.add_argument("--no-progress", action="store_true", help="no live progress display")
+    tune.add_argument("--executor", choices=["local", "ray"], default="local")
+    tune.add_argument("--ray-address", default=None)
+
+    compare = sub.add_parser("compare", help="is one algorithm better than another? per env and aggregated")
+    _common(compare)
+    compare.add_argument("--algo", required=True, help="algorithm X")
+    compare.add_argument("--vs", required=True, help="algorithm Y (X is compared with it)")
+    compare.add_argument("--env", type=_names, help="only these environments (default: every env with complete "
+                                                    "runs of both)")
+    compare.add_argument("--format", choices=["text", "md", "csv", "json"], default="text", help="output format")
+    compare.add_argument("--reps", type=_positive_int, default=REPS,
+                         help=f"bootstrap resamples of each interval (default {REPS})")
+    compare.add_argument("--seed", type=int, default=SEED, help=f"base seed of the bootstrap (default {SEED})")
+    compare.add_argument("--allow-mismatch", action="store_true",
+                         help="compare cells whose budget, evaluation protocol or seed lists differ (the output says so)")
+
     check = sub.add_parser("check", help="regression gate: smoke benchmark vs the committed baseline")
     _common(check)
     check.add_argument("--update", action="store_true", help="rewrite the baseline from this run")
@@ -122,20 +152,19 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from algorithms import get_algorithm
     from bench.progress import ProgressDisplay
     from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells, stop_requested
 
     config = _load(args)
     if args.suite == "paper":
-        algos = args.algo or sorted(config.algos)
+        algos = args.algo or sorted(config.algos)  # variants run only when named
         envs = args.env or sorted(config.envs)
     else:
         if not args.algo or not args.env:
             raise BenchError("bench run: give --algo and --env (or --suite paper)")
         algos, envs = args.algo, args.env
     for a in algos:
-        get_algorithm(a)
+        config.algorithm(a)
     if args.seed_list:
         seeds = args.seed_list
     elif args.seeds:
@@ -146,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seeds = config.seeds if args.suite else config.seeds[:1]
     pairs = [(e, a) for e in envs for a in algos]
     if args.suite:
-        pairs = _compatible(pairs)
+        pairs = _compatible(pairs, config)
     cells = [Cell(e, a, s) for e, a in pairs for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
     workers = min(args.workers, len(cells))
@@ -162,17 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
                              fresh=args.fresh, on_update=display.update, executor=args.executor,
                              address=args.ray_address, wait=args.wait)
-    signum = stop_requested()
-    if signum:
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):  # exiting now: a late second Ctrl-C must not
-            signal.signal(sig, signal.SIG_IGN)        # end the interpreter's shutdown with a traceback
-        count = {s: sum(v == s for v in outcomes.values()) for s in ("interrupted", "pending", "done")}
-        print(f"error: stopped by {signal.Signals(signum).name}: {count['interrupted']} cells checkpointed "
-              f"(interrupted), {count['done']} finished, {count['pending']} not started; run the same command "
-              f"again to resume", file=sys.stderr)
-        return 128 + signum
+    if stop_requested():
+        return _stopped(outcomes)
     failed = [c for c, s in outcomes.items() if s == "failed"]
     skipped = sum(s == "skipped" for s in outcomes.values())
     stale = sorted(c for c, s in outcomes.items() if s == "stale")
@@ -200,10 +220,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _compatible(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _stopped(outcomes: dict) -> int:
+    """After SIGTERM/SIGINT stopped a run: one line, exit status 128 + the signal's number."""
+    import signal
+
+    from bench.runner import stop_requested
+
+    signum = stop_requested()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # exiting now: a late second Ctrl-C must not
+        signal.signal(sig, signal.SIG_IGN)        # end the interpreter's shutdown with a traceback
+    count = {s: sum(v == s for v in outcomes.values()) for s in ("interrupted", "pending", "done")}
+    print(f"error: stopped by {signal.Signals(signum).name}: {count['interrupted']} cells checkpointed "
+          f"(interrupted), {count['done']} finished, {count['pending']} not started; run the same command "
+          f"again to resume", file=sys.stderr)
+    return 128 + signum
+
+
+def _compatible(pairs: list[tuple[str, str]], config) -> list[tuple[str, str]]:
     """The (env, algo) pairs of a suite that can run: goal-conditioned methods on goal
     environments, the others on Box-observation environments."""
-    from algorithms import get_algorithm
     from bench.runner import check_compatible
     from envs import make_env
 
@@ -214,7 +249,7 @@ def _compatible(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             if e != env_id:
                 continue
             try:
-                check_compatible(get_algorithm(a), a, e, env)
+                check_compatible(config.algorithm(a), a, e, env)
                 keep.append((e, a))
             except BenchError:
                 pass
@@ -230,20 +265,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from algorithms import AlgorithmError, algorithm_names, get_algorithm
+    from algorithms import REGISTRY, AlgorithmError
     from envs import ALIASES
 
     config = _load(args, check_algorithms=False)
     print("algorithms:")
-    for name in algorithm_names():
+    for name in config.algo_names():
+        if name in config.variants:
+            continue
         try:
-            cls = get_algorithm(name)
+            cls = config.algorithm(name)
         except AlgorithmError as exc:  # listed as broken; the others still show
             print(f"  {name:<10} broken: {exc.reason}")
             continue
         kind = {None: "reward", "return": "return-conditioned", "goal": "goal-conditioned"}[cls.conditioning]
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"  {name:<10} {kind:<20} {doc}")
+        origin = "" if name in REGISTRY else f" [plugin {config.entry(name)}]"
+        print(f"  {name:<10} {kind:<20} {doc}{origin}")
+    if config.variants:
+        print(f"variants in {config.path}:")
+        for name, v in sorted(config.variants.items()):
+            overrides = ", ".join(f"{k}={v!r}" for k, v in v.params.items()) or "no overrides"
+            per_env = f" (+ overrides on {', '.join(v.env_params)})" if v.env_params else ""
+            print(f"  {name:<24} {v.base}: {overrides}{per_env}")
     print(f"environments in {config.path}:")
     for env_id, s in config.envs.items():
         alias = f" (runs {ALIASES[env_id]})" if env_id in ALIASES else ""
@@ -261,6 +305,57 @@ def cmd_report(args: argparse.Namespace) -> int:
                        band_reps=args.band_reps, seed=args.seed, readme=args.readme)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from analysis.compare import main as compare_main
+
+    config = _load(args, check_algorithms=False)
+    return compare_main(args.runs_dir, config, args.algo, args.vs, args.env, fmt=args.format, reps=args.reps,
+                        seed=args.seed, allow_mismatch=args.allow_mismatch)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from bench.progress import ProgressDisplay
+    from bench.runner import Cell, env_settings, stop_requested
+    from bench.tune import grid_configurations, parse_grid, tune, variant_name
+
+    config = _load(args)
+    config.algorithm(args.algo)
+    grid = parse_grid(args.grid) if args.grid else config.tune.get(args.algo)
+    if not grid:
+        raise BenchError(f"bench tune: give --grid, or declare [tune.{args.algo}] in {config.path}")
+    if args.seed_list:
+        seeds = args.seed_list
+    else:
+        if args.seeds > len(config.seeds):
+            raise BenchError(f"--seeds {args.seeds}: {config.path} lists only {len(config.seeds)} seeds")
+        seeds = config.seeds[: args.seeds]
+    configurations = grid_configurations(config, args.algo, grid)
+    names = [variant_name(args.algo, o) for o in configurations]
+    cells = [Cell(e, v, s) for e in args.env for v in names for s in seeds]
+    budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
+    print(f"bench tune: {args.algo} on {', '.join(args.env)}: {len(configurations)} configurations x "
+          f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
+    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
+        results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, budget=args.budget,
+                                 workers=args.workers, executor=args.executor, address=args.ray_address,
+                                 on_update=display.update)
+    if stop_requested():
+        return _stopped(outcomes)
+    failed = sorted(str(c) for c, s in outcomes.items() if s == "failed")
+    trained = sum(s == "done" for s in outcomes.values())
+    elsewhere = sum(s == "elsewhere" for s in outcomes.values())
+    print(f"bench tune: {trained} runs trained, {len(cells) - trained - len(failed) - elsewhere} already complete, "
+          f"{len(failed)} failed" + (f", {elsewhere} running elsewhere (ranked without them)" if elsewhere else ""),
+          file=sys.stderr)
+    for r in results:
+        shown = (r.files[1]).read_text()
+        print(f"\n{r.env_id}: {r.algo}, ranked by mean final return ({r.files[0]})\n{shown}")
+        print(r.best_toml)
+    for f in failed:
+        print(f"  failed: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from analysis.check import main as check_main
 
@@ -269,7 +364,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                       smoke_path=args.smoke, baseline_path=args.baseline, train=not args.no_train)
 
 
-COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "check": cmd_check}
+COMMANDS = {"run": cmd_run, "status": cmd_status, "list": cmd_list, "report": cmd_report, "compare": cmd_compare,
+            "check": cmd_check, "tune": cmd_tune}
 
 
 def main(argv: list[str] | None = None) -> int:

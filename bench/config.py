@@ -3,6 +3,13 @@
 Every problem is reported as one :class:`BenchError` naming the file, the key and
 what was expected. Algorithm hyperparameters are validated against the fields and
 type hints of the algorithm's ``Config`` dataclass.
+
+An algorithm name resolves, in this order, to a named variant (``[variants.<name>]``: a
+base algorithm plus hyperparameter overrides, stored and reported under its own name),
+a class named by the file (``[algos.<name>] class = "module:Class"``), a built-in
+(``algorithms.REGISTRY``) or an installed plugin (entry-point group ``bench.algorithms``).
+:meth:`BenchConfig.entry`, :meth:`BenchConfig.algorithm` and
+:meth:`BenchConfig.hyperparameters` are the one place that resolution happens.
 """
 
 from __future__ import annotations
@@ -66,6 +73,19 @@ class EnvSettings:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A named setting of an algorithm: ``base`` with hyperparameter overrides."""
+
+    base: str
+    params: dict[str, Any] = field(default_factory=dict)
+    env_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def overrides(self, env_id: str) -> dict[str, Any]:
+        """The overrides in force on ``env_id`` (the variant's table + its env table)."""
+        return {**self.params, **self.env_params.get(env_id, {})}
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     """A validated benchmark.toml."""
 
@@ -75,6 +95,12 @@ class BenchConfig:
     envs: dict[str, EnvSettings]
     algos: dict[str, dict[str, Any]]
     algo_env_overrides: dict[str, dict[str, dict[str, Any]]]
+    classes: dict[str, str] = field(default_factory=dict)
+    """algorithms defined by this file: name -> "module:Class" (``[algos.<name>] class``)"""
+    variants: dict[str, Variant] = field(default_factory=dict)
+    """named variants: ``[variants.<name>]``"""
+    tune: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """default grids of ``bench tune``: algo -> {key (or "k1+k2" for a joint key): values}"""
 
     def env(self, env_id: str) -> EnvSettings:
         """Settings of ``env_id``: its own table, or the defaults for any other id."""
@@ -82,11 +108,73 @@ class BenchConfig:
             return self.envs[env_id]
         return EnvSettings(env_id=env_id, **self.defaults)
 
+    def algo_names(self) -> list[str]:
+        """Every algorithm name this configuration can run: built-in, installed, its own, variants."""
+        from algorithms import algorithm_names
+
+        return sorted({*algorithm_names(), *self.classes, *self.variants})
+
+    def base(self, algo: str) -> str:
+        """The algorithm a name runs: a variant's base, else the name itself."""
+        return self.variants[algo].base if algo in self.variants else algo
+
+    def entry(self, algo: str) -> str:
+        """The "module:Class" that runs ``algo``.
+
+        :raises BenchError: unknown name (listing the known ones)
+        """
+        from algorithms import registry_entry
+
+        name = self.base(algo)
+        if name in self.classes:
+            return self.classes[name]
+        try:
+            return registry_entry(name)
+        except BenchError:
+            raise BenchError(f"unknown algorithm {algo!r}; known: {', '.join(self.algo_names())}") from None
+
+    def algorithm(self, algo: str):
+        """The class that runs ``algo`` (a variant runs its base's class).
+
+        :raises BenchError: unknown name; :class:`algorithms.AlgorithmError` for a broken class path
+        """
+        from algorithms import load_algorithm
+
+        return load_algorithm(self.base(algo), self.entry(algo))
+
     def hyperparameters(self, algo: str, env_id: str) -> dict[str, Any]:
-        """The algorithm's hyperparameters for ``env_id`` (base table + env override)."""
+        """The algorithm's hyperparameters for ``env_id``: its table + env override, and for a
+        variant its base's, then the variant's overrides."""
+        if algo in self.variants:
+            variant = self.variants[algo]
+            return {**self.hyperparameters(variant.base, env_id), **variant.overrides(env_id)}
         params = dict(self.algos.get(algo, {}))
         params.update(self.algo_env_overrides.get(algo, {}).get(env_id, {}))
         return params
+
+    def identity(self, algo: str, env_id: str) -> dict[str, Any]:
+        """What config.json records, beyond hyperparameters, about where ``algo`` comes from:
+        ``variant`` (base and overrides) and, for a class outside this package, ``class`` and
+        ``plugin`` (its distribution and version). Empty for a built-in algorithm."""
+        from algorithms import REGISTRY, plugin_package
+
+        out: dict[str, Any] = {}
+        if algo in self.variants:
+            variant = self.variants[algo]
+            out["variant"] = {"base": variant.base, "overrides": variant.overrides(env_id)}
+        if self.base(algo) not in REGISTRY:
+            entry = self.entry(algo)
+            out["class"] = entry
+            out["plugin"] = plugin_package(entry)
+        return out
+
+    def with_variants(self, variants: dict[str, Variant]) -> "BenchConfig":
+        """This configuration plus ``variants`` (validated like ``[variants.*]`` tables)."""
+        merged = {**self.variants, **variants}
+        cfg = dataclasses.replace(self, variants=merged)
+        for name, variant in variants.items():
+            _check_variant(cfg, name, variant)
+        return cfg
 
 
 def default_config_path() -> Path:
@@ -176,8 +264,8 @@ def load_config(path: Path | str | None = None, *, check_algorithms: bool = True
         raise BenchError(f"{path}: cannot read: {exc.strerror}") from None
 
     for key in raw:
-        if key not in ("seeds", "defaults", "envs", "algos"):
-            raise _fail(path, key, "unknown top-level key; allowed: seeds, defaults, envs, algos")
+        if key not in _TOP_KEYS:
+            raise _fail(path, key, f"unknown top-level key; allowed: {', '.join(_TOP_KEYS)}")
     seeds = _seed_list(path, raw.get("seeds", list(range(20))))
     defaults = _protocol_table(path, "defaults", raw.get("defaults", {}), _DEFAULT_KEYS)
 
@@ -194,33 +282,108 @@ def load_config(path: Path | str | None = None, *, check_algorithms: bool = True
         raise _fail(path, "algos", "expected a table of algorithms")
     algos: dict[str, dict[str, Any]] = {}
     overrides: dict[str, dict[str, dict[str, Any]]] = {}
+    classes: dict[str, str] = {}
     for name, table in algos_raw.items():
-        if not isinstance(table, dict):
-            raise _fail(path, f"algos.{name}", f"expected a table, got {table!r}")
-        table = dict(table)
-        env_tables = table.pop("env", {})
-        if not isinstance(env_tables, dict) or not all(isinstance(t, dict) for t in env_tables.values()):
-            raise _fail(path, f"algos.{name}.env", 'expected tables [algos.<name>.env."<env id>"]')
+        table, env_tables = _algo_table(path, f"algos.{name}", table)
+        if "class" in table:
+            classes[name] = _class_path(path, name, table.pop("class"))
         algos[name] = table
-        overrides[name] = {k: dict(v) for k, v in env_tables.items()}
+        overrides[name] = env_tables
+
+    variants_raw = raw.get("variants", {})
+    if not isinstance(variants_raw, dict):
+        raise _fail(path, "variants", "expected a table of variants")
+    variants: dict[str, Variant] = {}
+    for name, table in variants_raw.items():
+        table, env_tables = _algo_table(path, f"variants.{name}", table)
+        base = table.pop("algo", None)
+        if not isinstance(base, str) or not base:
+            raise _fail(path, f"variants.{name}.algo", "expected the name of the base algorithm, e.g. algo = \"poligen\"")
+        variants[name] = Variant(base=base, params=table, env_params=env_tables)
+
+    tune_raw = raw.get("tune", {})
+    if not isinstance(tune_raw, dict) or not all(isinstance(t, dict) for t in tune_raw.values()):
+        raise _fail(path, "tune", "expected tables [tune.<algo>] of hyperparameter = [values]")
+    tune = {algo: dict(grid) for algo, grid in tune_raw.items()}
 
     cfg = BenchConfig(path=path, seeds=seeds, defaults=defaults, envs=envs, algos=algos,
-                      algo_env_overrides=overrides)
+                      algo_env_overrides=overrides, classes=classes, variants=variants, tune=tune)
     if check_algorithms:
-        from algorithms import REGISTRY, AlgorithmError, get_algorithm
-
+        for name, variant in variants.items():
+            _check_variant(cfg, name, variant)
         for name in algos:
-            if name not in REGISTRY:
-                raise _fail(path, f"algos.{name}", f"unknown algorithm; known: {', '.join(sorted(REGISTRY))}")
-            try:
-                cls = get_algorithm(name)
-            except AlgorithmError:  # a broken registry entry errors when it is used, not here
-                continue
-            build_algo_config(cls.Config, algos[name], path=path, where=f"algos.{name}")
-            for env_id, table in overrides[name].items():
-                build_algo_config(cls.Config, {**algos[name], **table}, path=path,
-                                  where=f'algos.{name}.env."{env_id}"')
+            _check_algo(cfg, name)
+        from bench.tune import grid_configurations
+
+        for algo, grid in tune.items():
+            grid_configurations(cfg, algo, grid, where=f"tune.{algo}")
     return cfg
+
+
+_TOP_KEYS = ("seeds", "defaults", "envs", "algos", "variants", "tune")
+
+
+def _algo_table(path: Path, where: str, table: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """An ``[algos.*]`` or ``[variants.*]`` table split into its own keys and its env tables."""
+    if not isinstance(table, dict):
+        raise _fail(path, where, f"expected a table, got {table!r}")
+    table = dict(table)
+    env_tables = table.pop("env", {})
+    if not isinstance(env_tables, dict) or not all(isinstance(t, dict) for t in env_tables.values()):
+        raise _fail(path, f"{where}.env", f'expected tables [{where}.env."<env id>"]')
+    return table, {k: dict(v) for k, v in env_tables.items()}
+
+
+def _class_path(path: Path, name: str, value: Any) -> str:
+    from algorithms import REGISTRY
+
+    if name in REGISTRY:
+        raise _fail(path, f"algos.{name}.class", f"{name!r} is a built-in algorithm; give yours another name")
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise _fail(path, f"algos.{name}.class", f"expected \"module:Class\", got {value!r}")
+    return value
+
+
+def _check_algo(cfg: BenchConfig, name: str) -> None:
+    """An ``[algos.<name>]`` table names a known algorithm and valid hyperparameters (a class
+    path that does not load errors when the algorithm is used, so `bench list` still works)."""
+    from algorithms import AlgorithmError
+
+    if name in cfg.variants:
+        raise _fail(cfg.path, f"algos.{name}", f"also defined as [variants.{name}]; use one of them")
+    try:
+        cls = cfg.algorithm(name)
+    except AlgorithmError:
+        return
+    except BenchError:
+        raise _fail(cfg.path, f"algos.{name}", f"unknown algorithm (no class = \"module:Class\"); "
+                                               f"known: {', '.join(cfg.algo_names())}") from None
+    build_algo_config(cls.Config, cfg.algos[name], path=cfg.path, where=f"algos.{name}")
+    for env_id, table in cfg.algo_env_overrides[name].items():
+        build_algo_config(cls.Config, {**cfg.algos[name], **table}, path=cfg.path,
+                          where=f'algos.{name}.env."{env_id}"')
+
+
+def _check_variant(cfg: BenchConfig, name: str, variant: Variant) -> None:
+    """A variant's base is an algorithm (not a variant) and its overrides are valid hyperparameters."""
+    from algorithms import AlgorithmError, algorithm_names
+
+    where = f"variants.{name}"
+    if name in algorithm_names() or name in cfg.classes:
+        raise _fail(cfg.path, where, f"{name!r} is already an algorithm's name; choose another")
+    if variant.base in cfg.variants:
+        raise _fail(cfg.path, f"{where}.algo", f"{variant.base!r} is a variant; a variant's base must be an algorithm")
+    try:
+        cls = cfg.algorithm(name)
+    except AlgorithmError:
+        return
+    except BenchError:
+        known = sorted({*algorithm_names(), *cfg.classes})
+        raise _fail(cfg.path, f"{where}.algo", f"unknown algorithm {variant.base!r}; known: {', '.join(known)}") from None
+    envs = {"", *variant.env_params, *cfg.algo_env_overrides.get(variant.base, {})}
+    for env_id in sorted(envs):
+        label = f'{where}.env."{env_id}"' if env_id in variant.env_params else where
+        build_algo_config(cls.Config, cfg.hyperparameters(name, env_id), path=cfg.path, where=label)
 
 
 def _matches(hint: Any, value: Any) -> tuple[bool, Any]:

@@ -9,7 +9,10 @@ algorithm's module and the protocol modules. Editing ``poligen.py`` changes Poli
 hash and leaves ARS's alone; editing ``bench/evaluation.py`` changes every hash.
 
 Orchestration (runner, run store, CLI) is not hashed: it does not change what a run
-computes, and a change to it would otherwise mark every stored run stale. ``meta.json``
+computes, and a change to it would otherwise mark every stored run stale. The algorithm
+registry (``algorithms/__init__.py``, which every algorithm module's import passes through)
+is orchestration too: which class a name runs is recorded in config.json, and adding an
+algorithm's registry line must not mark every other algorithm's runs stale. ``meta.json``
 also records the package version and the git commit (``-dirty`` when the checkout has
 uncommitted or untracked changes).
 """
@@ -21,12 +24,17 @@ import functools
 import hashlib
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
 
+if TYPE_CHECKING:
+    from bench.config import BenchConfig
+
 #: top-level packages of this project whose modules are followed
 PROJECT_PACKAGES = ("algorithms", "envs", "bench", "analysis")
+#: orchestration modules that algorithm imports pass through: neither hashed nor followed
+NOT_HASHED = frozenset({"algorithms"})
 #: modules that define the evaluation protocol, hashed into every algorithm's identity
 PROTOCOL_MODULES = ("bench.evaluation", "bench.sweeps", "bench.goal_sweep", "envs")
 
@@ -84,7 +92,7 @@ def source_closure(roots: list[str], packages: tuple[str, ...] = PROJECT_PACKAGE
     seen: dict[str, Path] = {}
     while todo:
         name = todo.pop()
-        if name in seen or name.split(".")[0] not in follow:
+        if name in seen or name in NOT_HASHED or name.split(".")[0] not in follow:
             continue
         path = _module_file(name)
         if path is None:
@@ -121,13 +129,12 @@ def code_identity(entry: str) -> dict[str, Any]:
     return {"hash": whole, "files": digests, "version": __version__}
 
 
-def algorithm_code(algo: str) -> dict[str, Any]:
-    """:func:`code_identity` of a registered algorithm."""
-    from algorithms import REGISTRY
+def algorithm_code(algo: str, config: BenchConfig | None = None) -> dict[str, Any]:
+    """:func:`code_identity` of an algorithm: built-in or installed, or any name ``config``
+    resolves (a variant has its base's code; the overrides are in config.json)."""
+    from algorithms import registry_entry
 
-    if algo not in REGISTRY:
-        raise BenchError(f"unknown algorithm {algo!r}")
-    return code_identity(REGISTRY[algo])
+    return code_identity(config.entry(algo) if config is not None else registry_entry(algo))
 
 
 def stored_code_hash(meta: dict[str, Any]) -> str | None:

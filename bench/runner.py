@@ -42,7 +42,7 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from algorithms import Algorithm, EnvInfo, get_algorithm
+from algorithms import Algorithm, EnvInfo
 from bench import lease as leases
 from bench import store
 from bench.config import BenchConfig, EnvSettings, build_algo_config
@@ -136,11 +136,12 @@ def env_settings(config: BenchConfig, env_id: str, budget: int | None = None) ->
 
 def resolved_config(config: BenchConfig, cell: Cell, budget: int | None = None) -> dict[str, Any]:
     """Everything that defines a run; stored as config.json and compared on resume."""
-    cls = get_algorithm(cell.algo)
+    cls = config.algorithm(cell.algo)
     algo_cfg = build_algo_config(cls.Config, config.hyperparameters(cell.algo, cell.env_id),
                                  path=config.path, where=f"algos.{cell.algo}")
     return {
         "algo": cell.algo,
+        **config.identity(cell.algo, cell.env_id),
         "env_id": cell.env_id,
         "seed": cell.seed,
         "protocol": env_settings(config, cell.env_id, budget).protocol(),
@@ -202,7 +203,7 @@ def preflight(cells: list[Cell], config: BenchConfig, runs_dir: Path, budget: in
     for env_id in sorted({c.env_id for c in cells}):
         env = make_env(env_id)
         for algo in sorted({c.algo for c in cells if c.env_id == env_id}):
-            check_compatible(get_algorithm(algo), algo, env_id, env)
+            check_compatible(config.algorithm(algo), algo, env_id, env)
         env.close()
     for cell in cells:
         want = resolved_config(config, cell, budget)
@@ -223,7 +224,7 @@ def resuming_with_other_code(cells: list[Cell], config: BenchConfig, runs_dir: P
     out = []
     for cell in cells:
         d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
-        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo)
+        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo, config)
         if stored.exists and not stored.finished and stored.code_differs and (d / store.CHECKPOINT).exists():
             out.append(cell)
     return out
@@ -254,13 +255,13 @@ class StoredRun:
     finished: bool
 
 
-def stored_run(d: Path, want: dict[str, Any], algo: str) -> StoredRun:
+def stored_run(d: Path, want: dict[str, Any], algo: str, config: BenchConfig) -> StoredRun:
     """Compare the run stored in ``d`` with the requested configuration and today's code."""
     if not (d / store.CONFIG).exists():
         return StoredRun(False, False, False, False)
     config_differs = store.read_json(d / store.CONFIG) != want
     meta = store.read_json(d / store.META) if (d / store.META).exists() else {}
-    current = algorithm_code(algo)["hash"]
+    current = algorithm_code(algo, config)["hash"]
     code_differs = any(h != current for h in code_hashes(meta)) or not code_hashes(meta)
     return StoredRun(True, config_differs, code_differs, (d / store.FINAL).exists())
 
@@ -335,7 +336,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     from algorithms.common import global_rng_state, seed_everything, set_global_rng_state
 
     want = resolved_config(config, cell, budget)
-    stored = stored_run(d, want, cell.algo)
+    stored = stored_run(d, want, cell.algo, config)
     if stored.config_differs and not fresh:
         raise BenchError(f"{d}: stored configuration differs from the requested one")
     if fresh and (stored.config_differs or stored.code_differs):
@@ -344,7 +345,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         return "stale" if stored.code_differs else "skipped"
     d.mkdir(parents=True, exist_ok=True)
     settings = env_settings(config, cell.env_id, budget)
-    cls = get_algorithm(cell.algo)
+    cls = config.algorithm(cell.algo)
     algo_cfg = build_algo_config(cls.Config, config.hyperparameters(cell.algo, cell.env_id),
                                  path=config.path, where=f"algos.{cell.algo}")
 
@@ -352,7 +353,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     seed_everything(cell.seed)
     resuming = (d / store.CHECKPOINT).exists()
     meta = store.read_json(d / store.META) if (resuming and (d / store.META).exists()) else {}
-    code = algorithm_code(cell.algo)
+    code = algorithm_code(cell.algo, config)
     history = code_hashes(meta) if resuming else []
     if not history or history[-1] != code["hash"]:
         history.append(code["hash"])  # more than one: resumed after an edit of its code
@@ -581,7 +582,7 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
     outcomes: dict[Cell, str] = {}
     for cell in cells:  # finished cells are skipped here, without starting a worker
         d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
-        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo)
+        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo, config)
         if stored.finished and not stored.config_differs:
             if not stored.code_differs:
                 outcomes[cell] = "skipped"

@@ -25,19 +25,19 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
 
 
 def kill_midway_then_resume(cli_args: list[str], runs_dir: Path, progress: Path, rows_before_kill: int,
-                            timeout: float = 600) -> None:
+                            timeout: float = 600, cwd: Path | None = None) -> None:
     """Start ``bench run <cli_args> --runs-dir runs_dir``, SIGKILL it once ``progress`` holds
     ``rows_before_kill`` evaluation rows, check it had not finished, then run it again to completion."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     command = [sys.executable, "-m", "bench.cli", "run", *cli_args, "--runs-dir", str(runs_dir)]
-    proc = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, cwd=cwd or PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + timeout
     while time.time() < deadline and not (progress.exists() and progress.read_text().count("\n") > rows_before_kill):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (progress.parent / "final.json").exists(), "the run finished before it could be killed"
-    out = run_cli("run", *cli_args, "--runs-dir", str(runs_dir), timeout=timeout)
+    out = run_cli("run", *cli_args, "--runs-dir", str(runs_dir), timeout=timeout, cwd=cwd)
     assert out.returncode == 0, out.stderr
 
 

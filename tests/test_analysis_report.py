@@ -125,3 +125,23 @@ def test_readme_results_block_is_generated(built, tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(BenchError, match="no results block"):
         update_readme(readme, rep.table1, "runs")
+
+
+def test_pairwise_matrix_of_probabilities_of_improvement_per_env(built):
+    """index.html shows, per env, P(row > column) for every pair of algorithms with runs
+    there; the numbers are bench compare's."""
+    from analysis import compare
+
+    out, _ = built
+    poi = pd.read_csv(out / "probability_of_improvement_by_env.csv")
+    assert sorted(poi.groupby("env_id").size().items()) == [(ENVS[0], 6), (ENVS[1], 2)]  # udrl: first env only
+    pair = poi.set_index(["env_id", "x", "y"])
+    assert pair.loc[(ENVS[0], "ars", "poligen"), "probability"] == \
+        pytest.approx(1 - pair.loc[(ENVS[0], "poligen", "ars"), "probability"])
+    page = (out / "index.html").read_text()
+    assert "Pairwise comparisons: probability of improvement" in page and "P(row &gt; column)" in page
+    assert f"<h3>{ENVS[0]}</h3><p>seeds: ars 5, poligen 5, udrl 3</p><table class='poi'>" in page
+    c = compare.compare(out.parent / "runs", load_config(check_algorithms=False), "poligen", "ars", [ENVS[1]], reps=200)
+    row = c.rows.iloc[0]
+    mine = pair.loc[(ENVS[1], "poligen", "ars")]
+    assert (row["poi"], row["poi_lo"], row["poi_hi"]) == (mine["probability"], mine["lo"], mine["hi"])

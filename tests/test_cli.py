@@ -87,7 +87,8 @@ def test_status_and_list(existing_runs):
 
 def test_suite_pairs_only_compatible_algorithms_and_envs():
     from bench.cli import _compatible
+    from bench.config import load_config
 
     pairs = _compatible([("InvertedPendulum-v2", "ars"), ("InvertedPendulum-v2", "her"),
-                         ("Nav2D-v0", "her"), ("Nav2D-v0", "poligen")])
+                         ("Nav2D-v0", "her"), ("Nav2D-v0", "poligen")], load_config())
     assert pairs == [("InvertedPendulum-v2", "ars"), ("Nav2D-v0", "her")]

@@ -74,6 +74,10 @@ def test_output_scaling_is_two_over_sqrt_fan_in():
     assert g2.scales == pytest.approx([2 / math.sqrt(9), 2 / math.sqrt(32), 2 / math.sqrt(48)])
     c = torch.tensor([0.1, 0.7])
     torch.testing.assert_close(g2(c), 2 * g1(c))
+    torch.manual_seed(0)
+    g0 = HyperGenerator(layout, hyper_hidden=(16,), output_scale=None)  # Figure 7's "no scale"
+    assert g0.scales == [1.0, 1.0, 1.0]
+    torch.testing.assert_close(g2(c)[:, : 9 * 32], 2 / math.sqrt(9) * g0(c)[:, : 9 * 32])
 
 
 def test_slices_are_assembled_in_place_and_biases_averaged_over_input_slices():

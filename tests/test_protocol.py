@@ -111,6 +111,8 @@ def test_code_hash_follows_the_algorithm_module_and_what_it_imports():
     assert "algorithms.ars" not in closure and "bench.runner" not in closure
     ars, poligen = algorithm_code("ars"), algorithm_code("poligen")
     assert ars["hash"] != poligen["hash"] and "bench.evaluation" in ars["files"]
+    # the registry is orchestration: adding an algorithm's line leaves every hash alone
+    assert "algorithms" not in closure and "algorithms" not in ars["files"]
 
 
 def test_a_running_process_records_the_code_it_loaded(tmp_path, monkeypatch):

@@ -90,9 +90,9 @@ def test_exploration_and_evaluation_commands():
     algo = make_udrl(last_few=2)
     for length, ret in [(4, 10.0), (6, 20.0), (8, 5.0)]:
         algo._add_episode(np.zeros((length, 2)), np.zeros((length, 1)), np.full(length, ret / length))
-    for _ in range(20):
-        d_r, d_h = algo.exploration_command()
-        assert 15.0 <= d_r <= 20.0 and d_h == 5.0  # U[M, M + S] of the 2 best; mean length
+    d_r, d_h = algo.exploration_commands(200)
+    assert ((15.0 <= d_r) & (d_r <= 20.0)).all() and (d_h == 5.0).all()  # U[M, M + S] of the 2 best; mean length
+    assert d_r.std() > 1.0  # one draw per episode
     assert algo.eval_command() == pytest.approx(15.0)
     assert algo._horizon_for(5.2) == 8.0  # the episode whose return is closest
 

@@ -1,0 +1,189 @@
+"""``bench tune``: the paper's tuning protocol as a command (PoliGen paper, appendix C.2).
+
+Every configuration of a grid runs over the same seeds and budget; the best is the one with
+the highest mean final return. Each configuration is a variant of the algorithm
+(:class:`bench.config.Variant`, named ``<algo>~key=value~...``), run by the common runner:
+stored under ``runs/<env>/<variant>/``, resumable, skipped when finished, on the local pool
+or Ray. The ranking (configuration, mean final return with its 95% bootstrap CI, seeds) and
+the best configuration as a ready-to-paste ``[algos.<algo>.env."<id>"]`` block are written to
+``<runs-dir>/_tune/<env>/<algo>/`` (ranking.csv, ranking.md, best.toml) and printed.
+
+A grid maps hyperparameters to values. Parameters tuned jointly (ARS's number of directions
+and elite directions) share one key ``"n_directions+top_directions"`` whose values are lists,
+one element per parameter. On the command line: ``--grid step_size=0.01,0.001`` and
+``--grid n_directions+top_directions=8+4,32+16``; each value is read as a TOML literal
+(``0.01``, ``true``, ``[64, 64]``), else as a string (``relu``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from bench.config import BenchConfig, Variant, build_algo_config
+from bench.errors import BenchError
+
+SEP = "~"
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as a TOML literal (``0.01``, ``true``, ``[64, 64]``), else a string."""
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """``["step_size=0.01,0.001", "n_directions+top_directions=8+4,32+16"]`` -> a grid.
+
+    :raises BenchError: malformed item (one line)
+    """
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise BenchError(f"--grid {item!r}: expected name=value1,value2,...")
+        if key in grid:
+            raise BenchError(f"--grid {key}: given twice")
+        names = key.split("+")
+        parsed = []
+        for v in values.split(","):
+            parts = v.split("+") if len(names) > 1 else [v]
+            if len(parts) != len(names):
+                raise BenchError(f"--grid {key}: value {v!r} needs {len(names)} parts joined by '+'")
+            parsed.append([parse_value(p) for p in parts] if len(names) > 1 else parse_value(v))
+        grid[key] = parsed
+    return grid
+
+
+def grid_configurations(config: BenchConfig, algo: str, grid: dict[str, Any], *,
+                        where: str = "--grid") -> list[dict[str, Any]]:
+    """Every configuration of ``grid`` (cartesian product, in the grid's order), each
+    validated against the algorithm's Config.
+
+    :raises BenchError: unknown algorithm, unknown hyperparameter, bad value (one line)
+    """
+    cls = config.algorithm(algo)
+    if not grid:
+        raise BenchError(f"{where}: empty grid")
+    axes = []
+    for key, values in grid.items():
+        names = key.split("+")
+        if not isinstance(values, list) or not values:
+            raise BenchError(f"{where}.{key}: expected a non-empty list of values, got {values!r}")
+        if len(names) > 1 and not all(isinstance(v, list) and len(v) == len(names) for v in values):
+            raise BenchError(f"{where}.{key}: expected lists of {len(names)} values, got {values!r}")
+        axes.append([dict(zip(names, v)) if len(names) > 1 else {key: v} for v in values])
+    configurations = []
+    for combo in itertools.product(*axes):
+        overrides = {k: v for part in combo for k, v in part.items()}
+        build_algo_config(cls.Config, {**config.hyperparameters(algo, ""), **overrides}, path=config.path,
+                          where=where)
+        configurations.append(overrides)
+    return configurations
+
+
+def variant_name(algo: str, overrides: dict[str, Any]) -> str:
+    """``ars~step_size=0.01~noise=0.05``: readable, a valid directory name, no commas."""
+    def text(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            return "x".join(text(x) for x in v)
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    return SEP.join([algo, *(f"{k}={text(v)}" for k, v in overrides.items())])
+
+
+def toml_value(v: Any) -> str:
+    """A value as a TOML literal."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise BenchError(f"cannot write {v!r} as TOML")
+
+
+@dataclass
+class TuneResult:
+    env_id: str
+    algo: str
+    ranking: pd.DataFrame
+    best_toml: str
+    files: list[Path]
+
+
+def tune(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any], seeds: list[int],
+         runs_dir: Path, *, budget: int | None = None, workers: int = 1, executor: str = "local",
+         address: str | None = None, on_update: Callable | None = None,
+         reps: int = 10_000) -> tuple[list[TuneResult], dict]:
+    """Run every configuration of ``grid`` on ``envs`` x ``seeds`` and rank them per env.
+
+    :returns: one result per env, and the runner's outcomes per cell
+    """
+    from bench.runner import Cell, run_cells
+
+    if algo in config.variants:
+        raise BenchError(f"bench tune: {algo!r} is a variant; tune its base {config.variants[algo].base!r}")
+    configurations = grid_configurations(config, algo, grid)
+    variants = {variant_name(algo, o): Variant(base=algo, params=o) for o in configurations}
+    cfg = config.with_variants(variants)
+    cells = [Cell(e, v, s) for e in envs for v in variants for s in seeds]
+    outcomes = run_cells(cells, cfg, runs_dir, workers=min(workers, len(cells)), budget=budget,
+                         on_update=on_update, executor=executor, address=address)
+    results = [_rank(cfg, algo, env_id, variants, configurations, runs_dir, reps) for env_id in envs]
+    return results, outcomes
+
+
+def _rank(cfg: BenchConfig, algo: str, env_id: str, variants: dict[str, Variant],
+          configurations: list[dict[str, Any]], runs_dir: Path, reps: int) -> TuneResult:
+    from analysis import stats, tables
+    from analysis.load import load_runs
+
+    rs = load_runs(runs_dir, [env_id], list(variants))
+    fs = stats.final_return_stats(rs.finals, reps=reps) if not rs.finals.empty else pd.DataFrame()
+    fs = fs.set_index("algo") if not fs.empty else fs
+    rows = []
+    for name, overrides in zip(variants, configurations):
+        have = name in fs.index if not fs.empty else False
+        r = fs.loc[name] if have else None
+        rows.append({"configuration": " ".join(f"{k}={v}" for k, v in overrides.items()), **overrides,
+                     "variant": name, "seeds": int(r["n"]) if have else 0,
+                     "mean": float(r["mean"]) if have else math.nan, "std": float(r["std"]) if have else math.nan,
+                     "lo": float(r["mean_lo"]) if have else math.nan, "hi": float(r["mean_hi"]) if have else math.nan,
+                     "se": float(r["mean_se"]) if have else math.nan})
+    ranking = pd.DataFrame(rows).sort_values(["mean", "configuration"], ascending=[False, True],
+                                             na_position="last", ignore_index=True)
+    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+    out = Path(runs_dir) / "_tune" / env_id / algo  # "_": not an env directory of the run store
+    out.mkdir(parents=True, exist_ok=True)
+    ranking.to_csv(out / "ranking.csv", index=False)
+    shown = pd.DataFrame({
+        "rank": ranking["rank"], "configuration": ranking["configuration"],
+        "mean final return [95% CI]": [f"{tables._fmt(m, tables._digits(m))} {tables._interval(lo, hi, se, m)}"
+                                       if m == m else "no complete run" for m, lo, hi, se in
+                                       zip(ranking["mean"], ranking["lo"], ranking["hi"], ranking["se"])],
+        "seeds": ranking["seeds"]})
+    (out / "ranking.md").write_text(tables.to_markdown(shown) + "\n")
+    best = ranking.iloc[0]
+    if best["seeds"] == 0:
+        best_toml = "# no configuration has a complete run yet\n"
+    else:
+        # the env's table as it should read: its other overrides kept, the tuned values set
+        params = {**cfg.algo_env_overrides.get(algo, {}).get(env_id, {}), **variants[best["variant"]].params}
+        best_toml = (f"# bench tune: best of {len(ranking)} configurations by mean final return over "
+                     f"{best['seeds']} seeds ({best['mean']:.4g}); paste into benchmark.toml\n"
+                     f'[algos.{algo}.env."{env_id}"]\n'
+                     + "".join(f"{k} = {toml_value(v)}\n" for k, v in params.items()))
+    (out / "best.toml").write_text(best_toml)
+    return TuneResult(env_id, algo, ranking, best_toml, [out / "ranking.csv", out / "ranking.md", out / "best.toml"])
