@@ -6,7 +6,9 @@ store. An algorithm only answers four questions:
 - ``learn(until_env_steps)``: train until at least ``until_env_steps`` training
   environment steps have been taken (episodic methods may finish the episode or
   iteration in progress, per-step methods stop exactly); ``env_steps`` counts every
-  training step.
+  training step. The runner calls it in chunks between evaluation points (a graceful
+  stop checkpoints at a chunk's end), so ``learn(a); learn(b)`` must train exactly as
+  ``learn(b)``.
 - ``policy(command)``: a deterministic evaluation policy, a callable mapping a *batch*
   of observations to a batch of actions. Return-conditioned methods take a return
   command (``None`` = the method's own evaluation command); goal-conditioned methods

@@ -10,8 +10,11 @@ and checks, raising ``AssertionError`` with a message naming the first violation
    parameter before *and* after the resume point (otherwise the resume check below would be
    vacuous): where it has not yet, the instance learns on, doubling the target step, up to
    ``max_steps``;
-3. **determinism**: two fresh instances with one seed give identical actions, ``env_steps``
-   and ``training_stats`` at every point;
+3. **determinism and chunking**: two fresh instances with one seed give identical actions,
+   ``env_steps`` and ``training_stats`` at every point, the second reaching each point in
+   two ``learn`` calls (halfway, then the point): ``learn(a); learn(b)`` must train exactly as
+   ``learn(b)``, since the runner learns in chunks between evaluation points (each chunk's
+   end is where a graceful stop can checkpoint);
 4. **exact resume**: ``state_dict()`` and ``global_rng_state()`` taken at the first point and
    round-tripped through ``torch.save`` / ``torch.load`` (as the runner's checkpoint) let a
    fresh instance of the same seed (``load_state_dict`` + ``set_global_rng_state``) act like
@@ -337,8 +340,11 @@ def check_conformance(cls: type[Algorithm], env_id: str, config: Any = None, *, 
             final = _roundtrip(a.final_state())
 
         def replay(algo: Algorithm, counter: _StepCounter, calls: list[tuple[int, _Snapshot]], start_steps: int,
-                   what: str) -> None:
+                   what: str, split: bool = False) -> None:
             for target, expected in calls:
+                if split and target - algo.env_steps > 1:
+                    mid = algo.env_steps + (target - algo.env_steps) // 2
+                    learn(algo, counter, mid, start_steps, f"{what}: learn({mid})")
                 learn(algo, counter, target, start_steps, f"{what}: learn({target})")
                 same(expected, snapshot(algo, f"{what}: after learn({target})"), f"{what}, after learn({target})")
 
@@ -346,7 +352,8 @@ def check_conformance(cls: type[Algorithm], env_id: str, config: Any = None, *, 
         with _stage(name, "a second instance with the same seed"):
             b, b_steps = build(seed)
             same(a0, snapshot(b, "untrained"), "a second instance with the same seed, untrained")
-            replay(b, b_steps, calls1 + calls2, 0, "a second instance with the same seed")
+            replay(b, b_steps, calls1 + calls2, 0, "a second instance with the same seed, learning in two "
+                   "chunks per call (learn(a); learn(b) must train exactly as learn(b))", split=True)
             del b
 
         # C: resumed from A's checkpoint, as the runner resumes a killed run

@@ -191,7 +191,7 @@ def protocol_of(cfg: BenchConfig, cell: SmokeCell) -> dict[str, Any]:
 def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: Path, workers: int,
               echo: Callable[[str], None] = print) -> None:
     """Train every (cell, seed) fresh into ``runs_dir`` (one runner call per budget)."""
-    from bench.runner import Cell, run_cells
+    from bench.runner import Cell, run_cells, stop_requested
 
     by_budget: dict[int, list[Cell]] = {}
     for c in cells:
@@ -201,6 +201,8 @@ def run_smoke(smoke: Smoke, cells: list[SmokeCell], cfg: BenchConfig, runs_dir: 
         echo(f"check: training {len(group)} runs at {budget:,} env steps "
              f"({', '.join(sorted({f'{c.algo}/{c.env_id}' for c in group}))})")
         outcomes = run_cells(group, cfg, runs_dir, workers=min(workers, len(group)), budget=budget, fresh=True)
+        if stop_requested():  # SIGTERM/SIGINT: the cells are checkpointed; compare nothing
+            raise KeyboardInterrupt
         failed = sum(v == "failed" for v in outcomes.values())
         echo(f"check:   {len(group) - failed} done, {failed} failed ({time.perf_counter() - t0:.0f} s)")
 

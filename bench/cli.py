@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="discard the stored runs of the requested cells whose configuration or code differs from "
                           "today's (complete or not: files, checkpoint and results) and train them again from "
                           "scratch; runs that match are kept (complete) or resumed")
+    run.add_argument("--wait", action="store_true",
+                     help="wait for cells being trained by other processes (other bench runs, hosts) to finish, "
+                          "and take over those whose process dies; default: leave them to it")
     run.add_argument("--no-progress", action="store_true", help="no live progress display")
     run.add_argument("--executor", choices=["local", "ray"], default="local",
                      help="local process pool (default) or Ray tasks (pip install -e '.[ray]')")
@@ -150,7 +153,7 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.progress import ProgressDisplay
-    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells
+    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells, stop_requested
 
     config = _load(args)
     if args.suite == "paper":
@@ -187,12 +190,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
                              fresh=args.fresh, on_update=display.update, executor=args.executor,
-                             address=args.ray_address)
+                             address=args.ray_address, wait=args.wait)
+    if stop_requested():
+        return _stopped(outcomes)
     failed = [c for c, s in outcomes.items() if s == "failed"]
     skipped = sum(s == "skipped" for s in outcomes.values())
     stale = sorted(c for c, s in outcomes.items() if s == "stale")
-    print(f"bench run: {len(cells) - len(failed) - skipped - len(stale)} done, {skipped + len(stale)} already "
-          f"complete, {len(failed)} failed", file=sys.stderr)
+    elsewhere = sorted(c for c, s in outcomes.items() if s == "elsewhere")
+    done = sum(s == "done" for s in outcomes.values())
+    print(f"bench run: {done} done, {skipped + len(stale)} already complete, {len(failed)} failed"
+          + (f", {len(elsewhere)} cells running elsewhere (left to them; --wait to wait for them)"
+             if elsewhere else ""), file=sys.stderr)
     if stale:
         algos = ", ".join(sorted({c.algo for c in stale}))
         print(f"bench run: {len(stale)} complete cells were made by other code than today's {algos} "
@@ -210,6 +218,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                 pass
         print(f"  failed: {cell}: {error} (see {d / 'error.log'})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _stopped(outcomes: dict) -> int:
+    """After SIGTERM/SIGINT stopped a run: one line, exit status 128 + the signal's number."""
+    import signal
+
+    from bench.runner import stop_requested
+
+    signum = stop_requested()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # exiting now: a late second Ctrl-C must not
+        signal.signal(sig, signal.SIG_IGN)        # end the interpreter's shutdown with a traceback
+    count = {s: sum(v == s for v in outcomes.values()) for s in ("interrupted", "pending", "done")}
+    print(f"error: stopped by {signal.Signals(signum).name}: {count['interrupted']} cells checkpointed "
+          f"(interrupted), {count['done']} finished, {count['pending']} not started; run the same command "
+          f"again to resume", file=sys.stderr)
+    return 128 + signum
 
 
 def _compatible(pairs: list[tuple[str, str]], config) -> list[tuple[str, str]]:
@@ -291,7 +315,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from bench.progress import ProgressDisplay
-    from bench.runner import Cell, env_settings
+    from bench.runner import Cell, env_settings, stop_requested
     from bench.tune import grid_configurations, parse_grid, tune, variant_name
 
     config = _load(args)
@@ -315,10 +339,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
         results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, budget=args.budget,
                                  workers=args.workers, executor=args.executor, address=args.ray_address,
                                  on_update=display.update)
+    if stop_requested():
+        return _stopped(outcomes)
     failed = sorted(str(c) for c, s in outcomes.items() if s == "failed")
-    trained = sum(s not in ("skipped", "stale", "failed") for s in outcomes.values())
-    print(f"bench tune: {trained} runs trained, {len(cells) - trained - len(failed)} already complete, "
-          f"{len(failed)} failed", file=sys.stderr)
+    trained = sum(s == "done" for s in outcomes.values())
+    elsewhere = sum(s == "elsewhere" for s in outcomes.values())
+    print(f"bench tune: {trained} runs trained, {len(cells) - trained - len(failed) - elsewhere} already complete, "
+          f"{len(failed)} failed" + (f", {elsewhere} running elsewhere (ranked without them)" if elsewhere else ""),
+          file=sys.stderr)
     for r in results:
         shown = (r.files[1]).read_text()
         print(f"\n{r.env_id}: {r.algo}, ranked by mean final return ({r.files[0]})\n{shown}")

@@ -50,6 +50,7 @@ class ProgressDisplay:
         done = sum(s in ("done", "skipped", "stale") for s in states)
         failed = states.count("failed")
         running = states.count("running")
+        elsewhere = states.count("elsewhere")
         steps = sum(min(self._steps(c), self.budgets[c]) for c in self.cells)
         total = sum(self.budgets.values())
         if self._steps0 is None:
@@ -57,7 +58,8 @@ class ProgressDisplay:
         elapsed = time.time() - self.start
         rate = (steps - self._steps0) / elapsed if elapsed > 1 else 0.0
         eta = (total - steps) / rate if rate > 0 else float("nan")
-        return (f"cells {done}/{len(self.cells)} done, {running} running, {failed} failed | "
+        return (f"cells {done}/{len(self.cells)} done, {running} running, {failed} failed"
+                f"{f', {elsewhere} elsewhere' if elsewhere else ''} | "
                 f"env steps {steps:,}/{total:,} ({100 * steps / max(total, 1):.1f}%) | "
                 f"{rate:,.0f} steps/s | ETA {_fmt(eta)} | elapsed {_fmt(elapsed)}")
 

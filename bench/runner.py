@@ -6,6 +6,19 @@ with a deterministic evaluation, appending a row to ``progress.csv`` and checkpo
 A killed run resumes from its last checkpoint and produces the same rows as an
 uninterrupted one; a finished run is skipped; a run whose stored configuration differs
 from the requested one is refused unless ``fresh=True``.
+
+Safe at scale:
+
+- a cell is trained under its lease (:mod:`bench.lease`): a cell leased by a live process
+  (here, in another ``bench run``, on another host) is left to it (outcome ``elsewhere``),
+  one whose holder died is taken over and resumed;
+- SIGTERM or SIGINT (:func:`stop_on_signals` in the command, :func:`_worker_init` in every
+  worker) asks each running cell to stop: it checkpoints at its next safe point, records
+  ``interrupted`` in status.json, releases its lease and returns ``interrupted``. Safe points
+  come at least every :data:`LEARN_CHUNK` training steps, since the runner calls ``learn``
+  in chunks of at most that many steps between evaluation points (``learn(a); learn(b)``
+  trains exactly as ``learn(b)``: checked for every registered algorithm), so a stop takes
+  one chunk (one iteration of an episodic method) plus one checkpoint.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ import gymnasium as gym
 import numpy as np
 
 from algorithms import Algorithm, EnvInfo
+from bench import lease as leases
 from bench import store
 from bench.config import BenchConfig, EnvSettings, build_algo_config
 from bench.errors import BenchError
@@ -39,6 +53,65 @@ from bench.sweeps import run_sweep
 from envs import make_env, resolve_id
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: the most training steps between two checks for a stop request (see the module docstring)
+LEARN_CHUNK = 500
+#: seconds between two looks at the leases of cells running elsewhere (``wait=True``)
+WAIT_POLL_SECONDS = 2.0
+
+_stop = threading.Event()
+_stop_signal = [0]
+_training = threading.Event()  # set while this process trains a cell
+
+
+def request_stop(signum: int = signal.SIGTERM) -> None:
+    """Ask every cell this process trains to checkpoint and stop at its next safe point."""
+    if not _stop.is_set():
+        _stop_signal[0] = int(signum)
+    _stop.set()
+
+
+def stop_requested() -> int:
+    """The signal number of a pending stop request (0: none)."""
+    return _stop_signal[0] if _stop.is_set() else 0
+
+
+_force_on_repeat = [False]
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _stop.is_set() and _force_on_repeat[0]:
+        raise KeyboardInterrupt  # a second signal: stop at once (the last checkpoints stand)
+    request_stop(signum)
+
+
+class stop_on_signals:
+    """Context manager: SIGTERM and SIGINT request a graceful stop (:func:`request_stop`)
+    instead of ending the process; the previous handlers come back on exit. A no-op outside
+    the main thread (only it may set handlers).
+
+    :param force_on_repeat: a second signal raises ``KeyboardInterrupt`` (the ``bench run``
+        process: Ctrl-C twice stops at once); workers leave it False, as they may get both
+        the terminal's SIGINT and the one their parent forwards
+    """
+
+    def __init__(self, force_on_repeat: bool = False):
+        self.force_on_repeat = force_on_repeat
+
+    def __enter__(self) -> "stop_on_signals":
+        self.previous: dict[int, Any] = {}
+        _stop.clear()
+        _stop_signal[0] = 0
+        self._force = _force_on_repeat[0]
+        _force_on_repeat[0] = self.force_on_repeat
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.previous[sig] = signal.signal(sig, _on_signal)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        _force_on_repeat[0] = self._force
 
 
 @dataclass(frozen=True, order=True)
@@ -194,30 +267,70 @@ def stored_run(d: Path, want: dict[str, Any], algo: str, config: BenchConfig) ->
 
 
 def run_cell(cell: Cell, config: BenchConfig, runs_dir: Path, budget: int | None = None,
-             fresh: bool = False) -> str:
-    """Train and evaluate one cell to completion; return "done", "skipped", "stale" (complete,
-    made by other code, kept) or "failed".
+             fresh: bool = False, owner: str | None = None) -> str:
+    """Train and evaluate one cell to completion under its lease; return "done", "skipped",
+    "stale" (complete, made by other code, kept), "failed", "elsewhere" (leased by another
+    live process, or taken over from this one), "interrupted" (stopped on request,
+    checkpointed) or "pending" (a stop was requested before it started).
 
     Failures are recorded in status.json / error.log and do not raise.
+
+    :param owner: an id shared by the attempts of one task (Ray retries, :func:`bench.lease.acquire`)
     """
     d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+    if stop_requested():
+        return "pending"
+    lease: leases.Lease | None = None
     try:
-        return _run_cell(cell, config, d, budget, fresh)
+        got = leases.acquire(d, owner=owner)
+        if isinstance(got, leases.Holder):
+            return "elsewhere"
+        lease = got
+        _training.set()
+        return _run_cell(cell, config, d, budget, fresh, lease)
+    except leases.LeaseLost:
+        return "elsewhere"  # another process judged this one dead and took the cell: write nothing
+    except KeyboardInterrupt:  # an interrupt not handled as a stop request: the last checkpoint stands
+        try:
+            if lease is not None and lease.held():
+                status = store.read_json(d / store.STATUS) if (d / store.STATUS).exists() else {}
+                store.write_json(d / store.STATUS, {**status, "state": "interrupted", "updated_at": time.time()})
+        except Exception:
+            pass
+        raise
     except Exception as exc:  # a failing cell must not stop the others
         msg = str(exc).splitlines()[0] if str(exc) else ""
         error = f"{type(exc).__name__}: {msg}" if not isinstance(exc, BenchError) else msg
         try:
+            if lease is not None and not lease.held():
+                return "elsewhere"
             d.mkdir(parents=True, exist_ok=True)
             store.atomic_write_bytes(d / "error.log", traceback.format_exc().encode())
             status = store.read_json(d / store.STATUS) if (d / store.STATUS).exists() else {}
             store.write_json(d / store.STATUS, {**status, "state": "failed", "error": error,
                                                 "updated_at": time.time()})
-        except Exception:
-            pass
+        except Exception as again:  # e.g. the disk is still full: say it where it can be seen
+            print(f"bench: {cell} failed: {error} (not recorded in {d}: {again})", file=sys.stderr, flush=True)
         return "failed"
+    finally:
+        if lease is not None:
+            lease.release()
+        _training.clear()
 
 
-def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fresh: bool) -> str:
+def _clear_run_dir(d: Path) -> None:
+    """Delete a run directory's contents but its lease (``--fresh`` under the lease)."""
+    for p in d.iterdir():
+        if p.name.startswith(("lease.", ".lease.")):  # the lease, and others' attempts at it
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fresh: bool,
+              lease: leases.Lease) -> str:
     import torch
 
     from algorithms.common import global_rng_state, seed_everything, set_global_rng_state
@@ -227,7 +340,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     if stored.config_differs and not fresh:
         raise BenchError(f"{d}: stored configuration differs from the requested one")
     if fresh and (stored.config_differs or stored.code_differs):
-        shutil.rmtree(d)
+        _clear_run_dir(d)
     elif stored.finished:
         return "stale" if stored.code_differs else "skipped"
     d.mkdir(parents=True, exist_ok=True)
@@ -315,13 +428,14 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
 
     # checkpoint at most every checkpoint_seconds, and never spend over ~5% of the wall
     # time writing them (a PoliGen checkpoint grows to GBs)
-    last_checkpoint = {"at": time.time(), "took": 0.0, "rows": len(rows)}
+    last_checkpoint = {"at": time.time(), "took": 0.0, "rows": len(rows), "steps": algo.env_steps}
 
     def checkpoint() -> None:
+        lease.check()  # never write over the work of a process that took the cell over
         t0 = time.time()
         store.save_checkpoint(d / store.CHECKPOINT, {"algo": algo.state_dict(), "rng": global_rng_state(),
                                                      "progress": rows, "wall_time": wall(), "cpu_time": cpu()})
-        last_checkpoint.update(at=time.time(), took=time.time() - t0, rows=len(rows))
+        last_checkpoint.update(at=time.time(), took=time.time() - t0, rows=len(rows), steps=algo.env_steps)
 
     points = eval_points(settings.budget, settings.eval_interval)
     if resuming:
@@ -330,8 +444,13 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         evaluate_now(points[0])
         checkpoint()
     status("running")
-    while len(rows) < len(points):
-        algo.learn(points[len(rows)])
+    last_status = time.time()
+    while len(rows) < len(points) and not stop_requested():
+        # learn in chunks of at most LEARN_CHUNK steps, each a safe point to stop at
+        n_rows = len(rows)
+        algo.learn(min(points[len(rows)], (algo.env_steps // LEARN_CHUNK + 1) * LEARN_CHUNK))
+        if lease.lost:
+            lease.check()
         # one evaluation per point passed: an iteration that crosses several points gets the
         # policy in force after it evaluated once for each, with that point's seeds
         while len(rows) < len(points) and points[len(rows)] <= algo.env_steps:
@@ -342,7 +461,16 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
                and since >= max(settings.checkpoint_seconds, 20 * last_checkpoint["took"]))
         if finished or due:
             checkpoint()
-        status("running")
+        if len(rows) > n_rows or time.time() - last_status > 5:
+            status("running")
+            last_status = time.time()
+    if len(rows) < len(points):  # stopped on request: keep everything done so far
+        if (last_checkpoint["rows"], last_checkpoint["steps"]) != (len(rows), algo.env_steps):
+            checkpoint()
+        status("interrupted")
+        for e in eval_envs:
+            e.close()
+        return "interrupted"
 
     sweep = run_sweep(algo, lambda: make_env(cell.env_id), settings, cell.seed)
     if sweep:
@@ -363,6 +491,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
         if key in rows[-1]:
             final[name] = float(np.mean([r[key] for r in window]))
+    lease.check()
     meta["finished_at"] = time.time()
     meta["wall_time_s"] = final["wall_time_s"]
     meta["cpu_time_s"] = final["cpu_time_s"]
@@ -378,20 +507,34 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
 
 
 def _worker_init(parent: int | None = None) -> None:
-    """Set up a worker process; ``parent``: the pid it must not outlive (Ray manages its own workers)."""
+    """Set up a worker process; ``parent``: the pid it must not outlive (Ray manages its own workers).
+
+    In a pool worker (``parent`` given), SIGTERM and SIGINT request a graceful stop of the
+    cell it trains (:func:`request_stop`): the parent forwards its own signal to the pool's
+    workers, and a Ctrl-C in a terminal reaches the whole process group. (A Ray task sets
+    them only while it runs: :func:`stop_on_signals`.)
+    """
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     if parent is not None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, _on_signal)
         die_with_parent(parent)
+
+
+#: seconds an orphaned worker waits for its cell to checkpoint before it exits anyway
+ORPHAN_GRACE_SECONDS = 8.0
 
 
 def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     """End this worker when the ``bench run`` that started it dies (even by ``kill -9``).
 
     Two mechanisms: on Linux the kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG,
-    SIGTERM)``), immediate; everywhere, a daemon watchdog thread that polls ``getppid()``
-    and exits when the parent changed (the worker was re-parented). The cell keeps its last
-    checkpoint and resumes on the next ``bench run``.
+    SIGTERM)``), immediate, which requests a graceful stop; everywhere, a daemon watchdog
+    thread that polls ``getppid()`` and, when the parent changed (the worker was
+    re-parented), requests a stop too, gives the cell up to :data:`ORPHAN_GRACE_SECONDS` to
+    checkpoint and release its lease, then exits. The cell resumes on the next ``bench run``.
     """
     if sys.platform.startswith("linux"):
         try:
@@ -408,6 +551,10 @@ def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
         while True:
             time.sleep(poll_seconds)
             if os.getppid() != parent:
+                request_stop(signal.SIGTERM)
+                deadline = time.time() + ORPHAN_GRACE_SECONDS
+                while _training.is_set() and time.time() < deadline:
+                    time.sleep(0.1)
                 os._exit(1)
 
     threading.Thread(target=watchdog, name="bench-parent-watchdog", daemon=True).start()
@@ -416,12 +563,19 @@ def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
 def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers: int = 1,
               budget: int | None = None, fresh: bool = False,
               on_update: Callable[[dict[Cell, str]], None] | None = None,
-              executor: str = "local", address: str | None = None) -> dict[Cell, str]:
-    """Run cells (a process pool when ``workers > 1``); return each cell's outcome.
+              executor: str = "local", address: str | None = None, wait: bool = False) -> dict[Cell, str]:
+    """Run cells (a process pool when ``workers > 1``); return each cell's outcome
+    (see :func:`run_cell`).
+
+    SIGTERM and SIGINT stop it gracefully for the duration: running cells checkpoint and
+    return ``interrupted``, cells not started stay ``pending``; :func:`stop_requested` then
+    tells the caller which signal came. A second signal raises ``KeyboardInterrupt`` at once.
 
     :param on_update: called about twice a second with the outcomes so far (for progress display)
     :param executor: ``local`` (this machine) or ``ray`` (:mod:`bench.ray_executor`)
     :param address: the Ray cluster to join (None: a local Ray instance with ``workers`` CPUs)
+    :param wait: wait for cells leased by other live processes (``elsewhere``) and take
+        over those whose holder dies; without it they are left to their holders
     """
     runs_dir = Path(runs_dir)
     preflight(cells, config, runs_dir, budget, fresh)
@@ -434,33 +588,72 @@ def run_cells(cells: list[Cell], config: BenchConfig, runs_dir: Path, *, workers
                 outcomes[cell] = "skipped"
             elif not fresh:
                 outcomes[cell] = "stale"  # kept: made by other code; --fresh reruns it
-    cells = [c for c in cells if c not in outcomes]
-    if executor == "ray" and cells:
+    todo = [c for c in cells if c not in outcomes]
+    with stop_on_signals(force_on_repeat=True):
+        while todo:
+            _run_round(todo, config, runs_dir, outcomes, workers=workers, budget=budget, fresh=fresh,
+                       on_update=on_update, executor=executor, address=address)
+            elsewhere = [c for c in todo if outcomes.get(c) == "elsewhere"]
+            todo = []
+            while wait and elsewhere and not stop_requested():  # until a holder finishes or dies
+                todo = [c for c in elsewhere if leases.state(store.run_dir(runs_dir, c.env_id, c.algo,
+                                                                           c.seed))[0] != "held"]
+                if todo:
+                    break
+                if on_update:
+                    on_update(outcomes)
+                _stop.wait(WAIT_POLL_SECONDS)
+    for cell in cells:
+        outcomes.setdefault(cell, "pending")
+    return outcomes
+
+
+def _run_round(cells: list[Cell], config: BenchConfig, runs_dir: Path, outcomes: dict[Cell, str], *,
+               workers: int, budget: int | None, fresh: bool,
+               on_update: Callable[[dict[Cell, str]], None] | None, executor: str,
+               address: str | None) -> None:
+    """Run ``cells`` once on the chosen executor, filling ``outcomes``."""
+    if executor == "ray":
         from bench.ray_executor import run_on_ray
 
-        return run_on_ray(cells, config, runs_dir, budget=budget, fresh=fresh, outcomes=outcomes,
-                          workers=workers, address=address, on_update=on_update)
+        run_on_ray(cells, config, runs_dir, budget=budget, fresh=fresh, outcomes=outcomes,
+                   workers=workers, address=address, on_update=on_update)
+        return
     if workers <= 1 or len(cells) <= 1:
         for cell in cells:
+            if stop_requested():
+                break
             outcomes[cell] = "running"
             if on_update:
                 on_update(outcomes)
             outcomes[cell] = run_cell(cell, config, runs_dir, budget, fresh)
             if on_update:
                 on_update(outcomes)
-        return outcomes
+        return
     ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                initargs=(os.getpid(),)) as pool:
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx,
+                                initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_cell, c, config, runs_dir, budget, fresh): c for c in cells}
         pending = set(futures)
+        forwarded = False
         while pending:
             done, pending = cf.wait(pending, timeout=0.5)
             for f in done:
+                if f.cancelled():
+                    outcomes[futures[f]] = "pending"
+                    continue
                 try:
                     outcomes[futures[f]] = f.result()
                 except Exception:  # worker crashed (e.g. killed)
                     outcomes[futures[f]] = "failed"
+            if stop_requested() and not forwarded:  # stop the workers' cells, start no more
+                forwarded = True
+                for f in pending:
+                    f.cancel()
+                for pid in list(getattr(pool, "_processes", None) or {}):
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
             if on_update:
                 on_update(outcomes)
-    return outcomes

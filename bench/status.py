@@ -1,29 +1,28 @@
-"""``bench status``: every cell in a run store with its state and last evaluation."""
+"""``bench status``: every cell in a run store with its state and last evaluation.
+
+States: ``pending``, ``running`` (its lease, :mod:`bench.lease`, is held by a live process,
+here or on another host: the note names it), ``interrupted`` (stopped by a signal and
+checkpointed, or its process died: the next ``bench run`` resumes it), ``done``,
+``failed``, ``corrupt``.
+"""
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
+from bench import lease as leases
 from bench import store
 from bench.errors import BenchError
 from bench.provenance import code_hashes
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def cell_state(d: Path) -> tuple[str, dict]:
     """(state, status dict) of a run directory; "interrupted" for a dead running process."""
     if not (d / store.STATUS).exists():
+        held, holder = leases.state(d)
+        if held == "held" and holder is not None:
+            return "running", {"note": f"starting: {_where(holder)}"}
         return ("pending" if not (d / store.CONFIG).exists() else "interrupted"), {}
     try:
         status = store.read_json(d / store.STATUS)
@@ -37,9 +36,21 @@ def cell_state(d: Path) -> tuple[str, dict]:
             store.read_rows(d / store.PROGRESS)
         except BenchError as exc:
             return "corrupt", {**status, "error": str(exc).split(": ", 1)[-1]}
-    if state == "running" and status.get("host") == socket.gethostname() and not _alive(int(status.get("pid", 0))):
-        state = "interrupted"
+    if state == "running":
+        held, holder = leases.state(d)
+        if held == "held" and holder is not None:
+            status = {**status, "note": _where(holder)}
+        elif held == "stale":
+            state = "interrupted"
+            status = {**status, "note": f"its process ({holder.describe() if holder else '?'}) is gone; "
+                                        f"the next bench run takes it over"}
+        elif status.get("host") == socket.gethostname() and not leases.process_alive(int(status.get("pid", 0))):
+            state = "interrupted"  # no lease: a run by a bench version without leases, or a crash
     return state, status
+
+
+def _where(holder: leases.Holder) -> str:
+    return f"pid {holder.pid}" if holder.host == socket.gethostname() else f"on {holder.host}, pid {holder.pid}"
 
 
 def status_table(runs_dir: Path) -> str:
@@ -58,9 +69,9 @@ def status_table(runs_dir: Path) -> str:
     for d in dirs:
         state, status = cell_state(d)
         counts[state] = counts.get(state, 0) + 1
-        steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if status else "-"
+        steps = f"{status.get('env_steps', 0):,}/{status.get('budget', 0):,}" if "budget" in status else "-"
         last = status.get("last_return")
-        note = status.get("error", "") if state in ("failed", "corrupt") else ""
+        note = status.get("error", "") if state in ("failed", "corrupt") else status.get("note", "")
         if state == "done" and not note:
             try:
                 note = f"final {store.read_json(d / store.FINAL)['final_return']:.1f}"

@@ -12,7 +12,12 @@ Layout (``runs/<env_id>/<algo>/seed_<k>/``)::
     sweep.csv       command or goal sweep (conditioned algorithms)
 
 Every file is written to a temporary file in the same directory and renamed into
-place, so a reader never sees a half-written file and a kill never corrupts a run.
+place, so a reader never sees a half-written file and a kill never corrupts a run. Files
+get the mode the process umask gives any new file (0644 under umask 022), so a team can
+share a runs directory. A write that fails (a full disk: ENOSPC) removes its temporary
+file, leaves the previous version of the file in place and raises :class:`WriteError`.
+
+``lease.json`` (:mod:`bench.lease`) marks a cell being trained by some process.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -41,19 +47,53 @@ def run_dir(runs_dir: Path, env_id: str, algo: str, seed: int) -> Path:
     return Path(runs_dir) / safe_env / algo / f"seed_{seed}"
 
 
+def file_mode() -> int:
+    """Mode of a new file under the process umask (0o666 & ~umask), as ``open()`` gives."""
+    try:  # Linux >= 4.7: read without changing it (os.umask is process-wide, not thread-safe)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+_umask_lock = threading.Lock()
+
+
+class WriteError(BenchError):
+    """A run file could not be written (disk full, quota, I/O error); the previous version
+    of the file, if any, is unchanged."""
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, fsync, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Call ``write(fh)`` on a temporary file beside ``path``, fsync, then rename it into place.
+
+    The file gets the umask's mode (``mkstemp`` alone would give 0600). An ``OSError`` while
+    writing becomes a :class:`WriteError` naming the file; the temporary file is removed.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), file_mode())
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            kept = "; the previous version is kept" if path.exists() else ""
+            raise WriteError(f"cannot write {path}: {exc.strerror or exc}{kept}") from exc
         raise
 
 
