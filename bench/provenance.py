@@ -5,7 +5,8 @@ imports (shared networks, rollouts, environment snapshots) and on the evaluation
 protocol (evaluation, sweeps, environments). :func:`code_identity` hashes exactly those
 files: the transitive closure of project imports, found statically by parsing each file
 (no import side effects, the same answer in every process), starting from the
-algorithm's module and the protocol modules. Editing ``poligen.py`` changes PoliGen's
+algorithm's module and the protocol modules. Each file is hashed without its docstrings,
+comments and blank lines (:func:`code_text`), so documentation edits keep stored runs current. Editing ``poligen.py`` changes PoliGen's
 hash and leaves ARS's alone; editing ``bench/evaluation.py`` changes every hash.
 
 Orchestration (runner, run store, CLI) is not hashed: it does not change what a run
@@ -23,6 +24,8 @@ import ast
 import functools
 import hashlib
 import importlib.util
+import io
+import tokenize
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,8 +105,43 @@ def source_closure(roots: list[str], packages: tuple[str, ...] = PROJECT_PACKAGE
     return seen
 
 
+def code_text(source: str) -> str:
+    """The part of a module's source that can change what it computes: the text without
+    docstrings, comments and blank lines (trailing spaces stripped). Editing documentation
+    leaves a run's code hash alone; editing a statement changes it."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            drop.update(range(body[0].lineno, body[0].end_lineno + 1))
+        # attribute docstrings: a bare string right after an assignment (dataclass fields)
+        if body and isinstance(body, list):
+            for prev, cur in zip(body, body[1:]):
+                if (isinstance(prev, (ast.Assign, ast.AnnAssign)) and isinstance(cur, ast.Expr)
+                        and isinstance(cur.value, ast.Constant) and isinstance(cur.value.value, str)):
+                    drop.update(range(cur.lineno, cur.end_lineno + 1))
+    comments = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.start[1]
+    out = []
+    for i, line in enumerate(lines, start=1):
+        if i in drop:
+            continue
+        if i in comments:
+            line = line[: comments[i]]
+        line = line.rstrip()
+        if line:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(code_text(path.read_text(encoding="utf-8")).encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=None)

@@ -123,10 +123,29 @@ def test_a_running_process_records_the_code_it_loaded(tmp_path, monkeypatch):
     sys.modules.pop("toy_edit", None)
     code_identity.cache_clear()
     loaded = algorithm_code("toyedit")["hash"]
-    _write_toy_module(src, "\n# edited while a bench run is under way\n")
+    _write_toy_module(src, "\nEDITED_WHILE_A_RUN_IS_UNDER_WAY = True\n")
     assert algorithm_code("toyedit")["hash"] == loaded  # what this process runs
     code_identity.cache_clear()
     assert algorithm_code("toyedit")["hash"] != loaded  # what a new process would run
+
+
+def test_documentation_edits_keep_the_code_hash(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    _write_toy_module(src)
+    monkeypatch.syspath_prepend(str(src))
+    monkeypatch.setitem(REGISTRY, "toyedit", "toy_edit:Jumpy")
+    code_identity.cache_clear()
+    before = algorithm_code("toyedit")["hash"]
+    text = (src / "toy_edit.py").read_text()
+    documented = text.replace('    """Toy episodic method', '    """Better documented toy episodic method')
+    documented = documented.replace("    gain: float = 0.5\n", "    gain: float = 0.5  # a comment\n    \"\"\"doc\"\"\"\n\n")
+    assert documented != text
+    (src / "toy_edit.py").write_text(documented)
+    code_identity.cache_clear()
+    assert algorithm_code("toyedit")["hash"] == before
+    (src / "toy_edit.py").write_text(documented.replace("gain: float = 0.5", "gain: float = 0.25"))
+    code_identity.cache_clear()
+    assert algorithm_code("toyedit")["hash"] != before
 
 
 def _write_toy_module(root: Path, extra: str = "") -> None:
@@ -145,7 +164,7 @@ def test_an_edited_algorithm_is_reported_kept_and_flagged(tmp_path, monkeypatch,
     d0 = store.run_dir(runs, PENDULUM, "toyedit", 0)
     before = (d0 / store.FINAL).read_bytes(), store.read_json(d0 / store.META)["code"]["hash"]
 
-    _write_toy_module(src, "\n# an edit that changes nothing but the source\n")
+    _write_toy_module(src, "\nAN_EDIT = 'that changes the code, not what it computes'\n")
     # a new process: the edited module is imported and hashed afresh
     sys.modules.pop("toy_edit", None)
     code_identity.cache_clear()
