@@ -111,11 +111,11 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     """Kill a real `bench run` mid-way with SIGKILL, run it again: same rows as an uninterrupted run."""
     config = tmp_path / "bench.toml"  # checkpoint at every evaluation, so the kill lands between checkpoints
     config.write_text((PROJECT / "benchmark.toml").read_text().replace("checkpoint_seconds = 30.0", "checkpoint_seconds = 0.0"))
-    args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "30000", "--workers", "1", "--no-progress",
+    args = ["--algo", "ars", "--env", IP, "--seed-list", "3", "--budget", "15000", "--workers", "1", "--no-progress",
             "--config", str(config)]
     killed = tmp_path / "killed"
     progress = store.run_dir(killed, IP, "ars", 3) / "progress.csv"
-    kill_midway_then_resume(args, killed, progress, rows_before_kill=7, timeout=120)
+    kill_midway_then_resume(args, killed, progress, rows_before_kill=5, timeout=120)
     assert run_cli("run", *args, "--runs-dir", str(tmp_path / "clean")).returncode == 0
     resumed, clean = rows_of(killed, seed=3), rows_of(tmp_path / "clean", seed=3)
     assert len(resumed) > 8
