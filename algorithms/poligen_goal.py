@@ -102,7 +102,10 @@ class PoliGenGoalConfig:
     output_scale: float = 2.0
     """generated weights and biases are multiplied by output_scale / sqrt(fan_in) (PoliGen 2)."""
     n_probing_states: int = 32
-    """learnable probing states of the fingerprint (uniform [0, 1) init; PoliGen 200)."""
+    """learnable probing states of the fingerprint (PoliGen 200)."""
+    probing_init: tuple[float, ...] = (-1.0, 1.0)
+    """probing states start uniform in [low, high) of the policy-input space (PoliGen [0, 1), one
+    quadrant of a normalised input; [-1, 1) covers Nav2D's whole square)."""
     evaluator_hidden_sizes: tuple[int, ...] = (64, 64)
     """hidden widths of the evaluator MLP over [probing actions, goal] (ReLU; PoliGen 256x256)."""
     param_noise: float = 0.1
@@ -117,8 +120,9 @@ class PoliGenGoalConfig:
     """evaluator Adam steps per episode."""
     generator_updates: int = 10
     """generator Adam steps per episode."""
-    lr_generator: float = 1e-4
-    """Adam learning rate of the generator (PoliGen 2e-6 for its return command)."""
+    lr_generator: float = 3e-5
+    """Adam learning rate of the generator (PoliGen 2e-6 for its return command; 1e-4 let the
+    generator exploit the evaluator on Nav2D)."""
     lr_evaluator: float = 1e-3
     """Adam learning rate of the evaluator (MLP and probing states; PoliGen 5e-3)."""
     achieved_goal_fraction: float = 0.5
@@ -133,6 +137,9 @@ class PoliGenGoalConfig:
     def __post_init__(self) -> None:
         self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
         self.hypernet_hidden_sizes = tuple(int(h) for h in self.hypernet_hidden_sizes)
+        self.probing_init = tuple(float(x) for x in self.probing_init)
+        if len(self.probing_init) != 2 or not self.probing_init[0] < self.probing_init[1]:
+            raise ValueError("probing_init must be (low, high) with low < high")
         self.evaluator_hidden_sizes = tuple(int(h) for h in self.evaluator_hidden_sizes)
         if not self.hidden_sizes:
             raise ValueError("hidden_sizes: the generated policy needs at least one hidden layer")
@@ -226,12 +233,15 @@ class GoalEvaluator(nn.Module):
     :param goal_dim: size of the goal vector
     :param n_probing: number of learnable probing states (policy-input space)
     :param hidden: hidden widths of the MLP
+    :param init: probing states start uniform in [low, high)
     """
 
-    def __init__(self, layout: MLPLayout, goal_dim: int, n_probing: int, hidden: tuple[int, ...]):
+    def __init__(self, layout: MLPLayout, goal_dim: int, n_probing: int, hidden: tuple[int, ...],
+                 init: tuple[float, float] = (-1.0, 1.0)):
         super().__init__()
         self.layout = layout
-        self.probing_states = nn.Parameter(torch.rand(n_probing, layout.obs_dim))
+        low, high = init
+        self.probing_states = nn.Parameter(low + (high - low) * torch.rand(n_probing, layout.obs_dim))
         self.net = relu_mlp([n_probing * layout.act_dim + goal_dim, *hidden, 1])
 
     def fingerprint(self, theta: torch.Tensor) -> torch.Tensor:
@@ -338,7 +348,7 @@ class PoliGenGoal(Algorithm):
             self.generator = GoalHyperGenerator(self.layout, self.goal_dim, cfg.slice_size, cfg.embedding_dim,
                                                 cfg.hypernet_hidden_sizes, cfg.output_scale)
             self.evaluator = GoalEvaluator(self.layout, self.goal_dim, cfg.n_probing_states,
-                                           cfg.evaluator_hidden_sizes)
+                                           cfg.evaluator_hidden_sizes, cfg.probing_init)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_generator)
         self.opt_v = torch.optim.Adam(self.evaluator.parameters(), lr=cfg.lr_evaluator)
 
