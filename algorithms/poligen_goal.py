@@ -53,9 +53,17 @@ so we ascend ``V(G(g), g)`` directly (the brief of issue 13: "V(G(g), g) is high
 This is the deterministic policy gradient in parameter space (as in Faccio et al.'s PSSVF);
 the fingerprint keeps it from chasing weight changes that do not change behaviour.
 
-**Kept from PoliGen**: one episode per generated + noised policy, running observation
-normalisation from the second episode on, Adam, batch 16, a buffer of (theta, outcome),
-optional recency-weighted sampling (default off here: relabelled outcomes never go stale).
+**Kept from PoliGen**: one episode per generated + noised policy, Adam, batch 16, a buffer
+of (theta, outcome), optional recency-weighted sampling (default off here: relabelled
+outcomes never go stale) and optional running observation normalisation (default off here).
+
+**Changed from PoliGen, each a Config field** (single-seed trials on Nav2D, 6k steps):
+observation normalisation on -> the statistics of the first, narrow trajectories blew the
+inputs up and the generated policies ran away from their goals; probing states initialised
+in PoliGen's [0, 1) (one quadrant of the input) -> final distance above the start distance,
+[-1, 1) -> about half of it; generator lr 1e-4 -> ``V(G(g), g)`` climbed far above the
+returns G's policies really had (the generator exploits the evaluator), 3e-5 less so;
+generator goals from achieved goals only (``achieved_goal_fraction = 1``) -> worse.
 
 **Sizes.** Defaults suit small tasks (Nav2D): policy 32x32, hypernet 64x64, evaluator
 64x64 over 32 probing states; PoliGen's 256x256 everywhere costs ~1.2 s of updates per
@@ -65,6 +73,8 @@ episode on a CPU. All are hyperparameters.
 policy has reached; with a sparse reward every policy that never comes near ``g'`` has the
 same target (-1) and ``V`` gives the generator no direction there. Exploration is only the
 parameter noise around ``G(g)``. Relabelling is exact only for goal-independent dynamics.
+One policy per episode: Nav2D's 6k-step budget is 120 policies, from which ``V`` must learn
+the map from fingerprints to where a policy ends; and the updates, not the env, set the wall time.
 
 Randomness: networks from ``torch.manual_seed(seed)`` in a forked torch RNG; noise, batches
 and env reset seeds from one checkpointed ``np.random.Generator(seed)``. Episodes are
