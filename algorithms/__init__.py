@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "her": "algorithms.her:HER",
     "ddpg_goal": "algorithms.her:DDPGGoal",
     "gpim": "algorithms.gpim:GPIM",
+    "poligen_goal": "algorithms.poligen_goal:PoliGenGoal",
 }
 
 #: entry-point group through which installed packages register algorithms

@@ -35,6 +35,8 @@ SPEED: dict[str, dict[str, Any]] = {
              "batch_size": 64},
     "her": _SB3_GOAL,
     "ddpg_goal": _SB3_GOAL,
+    "poligen_goal": {"hidden_sizes": (16,), "hypernet_hidden_sizes": (16,), "n_probing_states": 8,
+                     "evaluator_hidden_sizes": (16,), "evaluator_updates": 2, "generator_updates": 2},
     "gpim": {"hidden_sizes": [32, 32], "buffer_size": 5_000, "batch_size": 32, "learning_starts": 100,
              "update_every": 2},
 }
