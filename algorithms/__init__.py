@@ -12,6 +12,7 @@ unimplemented) into one :class:`AlgorithmError` naming the entry.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
 import os
@@ -72,9 +73,11 @@ def registry_entry(name: str) -> str:
     raise BenchError(f"unknown algorithm {name!r}; known: {', '.join(algorithm_names())}")
 
 
+@functools.lru_cache(maxsize=None)
 def plugin_package(entry: str) -> dict[str, str | None]:
     """The installed distribution that provides an entry's module: ``{"package", "version"}``
-    (both None for a module that is not part of an installed distribution)."""
+    (both None for a module that is not part of an installed distribution). Cached: the
+    runner asks several times per cell, and scanning the installed distributions is slow."""
     top = entry.split(":")[0].split(".")[0]
     dists = metadata.packages_distributions().get(top, [])
     if not dists:
