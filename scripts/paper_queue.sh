@@ -17,18 +17,18 @@ run() {
     echo "$(date -u +%FT%TZ) end ($?): $*"
 }
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
+# Cheapest complete cells first (session 5's order): each session's ~3 background CPU-hours
+# then finish whole cells instead of parts of one long cell. --fresh redoes only the seeds
+# made by other code than today's (session 4 changed how code is hashed, and UDRL's
+# iteration); it is a no-op once every seed matches.
 run --algo ars --env $SMALL --seeds 10
-run --algo udrl --env $SMALL --seeds 10
-# --fresh: seeds made by other code than today's are redone (session 4 changed how code is
-# hashed; a no-op once every seed matches)
-run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh
-run --algo poligen --env MountainCarContinuous-v0 --seeds 10
-# UDRL's small cells again with today's code (lockstep episodes, session 4): --fresh discards
-# only the seeds made by other code, so this line is a no-op once they are redone
+run --algo ars --env Swimmer-v3 --seeds 2 --fresh
+run --algo poligen --env MountainCarContinuous-v0 --seeds 10 --fresh
 run --algo udrl --env $SMALL --seeds 10 --fresh
+run --algo poligen --env InvertedPendulum-v2 --seeds 10
 run --algo ddpg --env $SMALL --seeds 10
+run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh
 run --algo udrl --env Swimmer-v3,Hopper-v3 --seeds 10
 run --algo poligen --env Swimmer-v3 --seeds 3
-run --algo poligen --env InvertedPendulum-v2 --seeds 10
 run --algo poligen --env Hopper-v3 --seeds 3
 run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000
