@@ -25,6 +25,7 @@ from typing import Callable
 import pandas as pd
 
 from analysis import figures, stats, tables
+from analysis.load import RunSet
 
 #: the progress.csv columns drawn as curves, with their axis labels
 CURVES = {"success_rate": "success rate", "norm_distance_mean": "final distance / initial distance"}
@@ -86,12 +87,12 @@ def _curves(evals: pd.DataFrame, envs: list[str], *, reps: int, seed: int) -> pd
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=stats.CURVE_COLUMNS + ["metric"])
 
 
-def section(rs, results: GoalResults, colors: dict, out_dir: Path, fig_dir: Path, *, reps: int, band_reps: int,
+def section(rs: RunSet, results: GoalResults, colors: dict, out_dir: Path, fig_dir: Path, *, reps: int, band_reps: int,
             seed: int, img: Callable[[list[Path], Path, str], str]) -> tuple[str, list[Path]]:
     """The report's goal section (HTML) and the files it wrote; ("", []) without goal runs
     or goal sweeps.
 
-    :param rs: the loaded runs (:class:`analysis.load.RunSet`)
+    :param rs: the loaded runs
     :param img: the report's figure-to-HTML helper
     """
     sweep_envs = sorted(rs.goal_sweeps["env_id"].unique()) if not rs.goal_sweeps.empty else []
