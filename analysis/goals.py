@@ -80,8 +80,9 @@ def _curves(evals: pd.DataFrame, envs: list[str], *, reps: int, seed: int) -> pd
     """Bootstrap bands of the goal curves of ``envs`` (a ``metric`` column per row)."""
     frames = []
     for col in CURVES:
-        sub = evals[evals["env_id"].isin(envs)] if col in evals else evals.iloc[0:0]
-        sub = sub[sub[col].notna()] if col in sub else sub
+        if col not in evals:
+            continue
+        sub = evals[evals["env_id"].isin(envs) & evals[col].notna()]
         if not sub.empty:
             frames.append(stats.curve_bands(sub, column=col, reps=reps, seed=seed).assign(metric=col))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=stats.CURVE_COLUMNS + ["metric"])

@@ -72,7 +72,12 @@ class Block:
 
     @property
     def label(self) -> str:
-        return f"{self.name} {self.args} block" if self.args else f"{self.name} block"
+        return label(self.name, self.args)
+
+
+def label(name: str, args: str = "") -> str:
+    """How messages name a block: ``results block``, ``compare ars vs udrl block``."""
+    return f"{name} {args} block" if args else f"{name} block"
 
 
 def parse_blocks(text: str, where: str) -> list[Block]:
@@ -228,7 +233,7 @@ def update_readme(readme: Path, produced: dict[tuple[str, str], str]) -> dict[st
         new = new[:b.start] + produced[b.key] + new[b.end:]
     for n, a in produced:
         if (n, a) not in present:
-            states[Block(n, a, 0, 0).label] = "no place in the file"
+            states[label(n, a)] = "no place in the file"
     if new != text:
         try:
             readme.write_text(new, encoding="utf-8")

@@ -150,3 +150,17 @@ def test_project_readme_blocks_are_well_formed():
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     keys = [b.key for b in readme.parse_blocks(text, "README.md")]
     assert keys == [("results", ""), ("compare", "ars vs udrl"), ("goals", "")]
+
+
+def test_mixed_runs_fill_the_blocks_the_file_has(tmp_path, capsys):
+    """Goal and return runs in one directory: Table 1's goal rows go to the goal block only;
+    a block the file lacks is reported, not an error, when another block was written."""
+    runs = tmp_path / "runs"
+    synthetic.write_benchmark(runs, ENVS[:1], ["ars"], 2, n_evals=8, final_window=3)
+    write_goal_runs(runs, {"her": [1.0, 0.5]})
+    path = tmp_path / "README.md"
+    path.write_text(block("results", "old") + "\n")
+    assert run_report(runs, tmp_path / "out", path) == 0
+    text = path.read_text()
+    assert f"| {ENVS[0]} | ars |" in text and "Nav2D-v0" not in text
+    assert "goals block no place in the file" in capsys.readouterr().out
