@@ -416,8 +416,8 @@ def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str]
     print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
     print(f"  inputs sha256 {rep.inputs_sha256}, manifest sha256 {rep.manifest_sha256}")
     if readme is not None:
-        produced = readme_blocks.produce(blocks, rep.table1, rep.goal_results, Path(runs_dir), config, envs=envs, reps=reps,
-                                         seed=seed)
+        produced = readme_blocks.produce(blocks, rep.table1, rep.goal_results, Path(runs_dir), config, envs=envs,
+                                         reps=reps, seed=seed)
         states = readme_blocks.update_readme(Path(readme), produced)
         print(f"  {readme}: " + "; ".join(f"{label} {state}" for label, state in states.items()))
     if len(rep.excluded_runs):
