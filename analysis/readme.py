@@ -102,7 +102,8 @@ def parse_blocks(text: str, where: str) -> list[Block]:
                 raise BenchError(f"{where}:{line}: {name} start marker must end with {TAG!r}")
             args = rest[:-len(TAG)].strip()
             if name == "compare" and not _PAIR.match(args):
-                raise BenchError(f"{where}:{line}: a compare block names its methods: {start_marker('compare', 'X vs Y')!r}")
+                example = start_marker("compare", "X vs Y")
+                raise BenchError(f"{where}:{line}: a compare block names its methods: {example!r}")
             if name != "compare" and args:
                 raise BenchError(f"{where}:{line}: the {name} block takes no arguments ({args!r})")
             open_ = (name, args, m.start(), line)

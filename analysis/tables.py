@@ -232,7 +232,8 @@ def poi_matrix_html(poi: pd.DataFrame, algos: list[str] | None = None) -> str:
     for x, row in zip(algos, cells):
         tds = [f"<th>{html.escape(x)}</th>"]
         for text, verdict in row:
-            tds.append(f"<td class='{verdict}'>{html.escape(text)}</td>" if verdict else f"<td>{html.escape(text)}</td>")
+            cls = f" class='{verdict}'" if verdict else ""
+            tds.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     return f"<table class='poi'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
