@@ -419,15 +419,8 @@ def _unit(row: dict[str, Any]) -> float:
     return 1.0 if a >= 100 else 0.1 if a >= 10 else 0.01
 
 
-def _num(v: float, unit: float) -> str:
-    if v is None or not math.isfinite(v):
-        return "–"
-    d = max(0, -math.floor(math.log10(unit) + 1e-9))
-    return f"{round(v / unit) * unit + 0.0:.{d}f}"
-
-
 def _est(row: dict[str, Any], key: str, lo: str, hi: str, se: str, unit: float) -> str:
-    return f"{_num(row[key], unit)} {tables.fmt_interval(row[lo], row[hi], row[se], unit)}"
+    return tables.estimate_ci(row[key], row[lo], row[hi], row[se], unit)
 
 
 def formatted(row: dict[str, Any]) -> dict[str, str]:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 import bench
-from analysis import bootstrap, figures, stats, tables
+from analysis import bootstrap, figures, goals, stats, tables
 from analysis.load import RunSet, load_runs
 from bench import store
 from bench.config import BenchConfig
@@ -55,6 +55,8 @@ class Report:
     flagged: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: Table 1 as built (display strings and numbers, :func:`analysis.tables.table1`)
     table1: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the goal section's numbers (an empty table when no run records a success rate)
+    goal_results: goals.GoalResults | None = None
     #: SHA-256 of manifest.json and of inputs.sha256 (the run files read)
     manifest_sha256: str = ""
     inputs_sha256: str = ""
@@ -251,21 +253,13 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                                       "dashed: fewer runs, their count marked; dotted: paper's final value"))
     sections.append("<h2>Figure 2 / 6: learning curves</h2>" + "".join(figs))
 
-    # goal metrics
-    goal_cols = [c for c in ("success_rate", "norm_distance_mean") if c in rs.evals.columns]
-    goal_figs = []
-    for col in goal_cols:
-        sub = rs.evals[rs.evals[col].notna()]
-        if sub.empty:
-            continue
-        gb = stats.curve_bands(sub, column=col, reps=band_reps, seed=seed)
-        for env_id in sorted(gb["env_id"].unique()):
-            p = figures.learning_curves(gb, env_id, colors, fig_dir, ylabel=col.replace("_", " "),
-                                        stem=f"{col}_{figures.slug(env_id)}")
-            files += p
-            goal_figs.append(_img(p, out_dir, f"{env_id}: {col.replace('_', ' ')}"))
-    if goal_figs:
-        sections.append("<h2>Goal environments</h2>" + "".join(goal_figs))
+    # goal environments: success rate and distance with CIs, curves, P(X > Y), goal sweeps
+    goal_results = goals.goal_results(rs.finals, t1, reps=reps, seed=seed)
+    body, written = goals.section(rs, goal_results, colors, out_dir, fig_dir, reps=reps, band_reps=band_reps,
+                                  seed=seed, img=_img)
+    if body:
+        sections.append(body)
+        files += written
 
     # Figure 4
     if not rs.sweeps.empty:
@@ -306,20 +300,6 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                         "buffer's (noisy) training policies coloured by their return, stars the generator's "
                         "policies for the sweep commands on the same axes, coloured by command.</p>"
                         + "".join(probing_figs))
-
-    # Figure 4 analogue for goal-conditioned methods
-    if not rs.goal_sweeps.empty:
-        gs = stats.goal_sweep_summary(rs.goal_sweeps)
-        gs.to_csv(out_dir / "goal_sweeps.csv", index=False)
-        body = ("<h2>Goal sweeps</h2><p>Each goal of the environment's fixed sweep grid, run with the "
-                "deterministic policy; success rate and final distance / initial distance, mean over goals, "
-                "then mean ± std over runs.</p>" + tables.to_html(gs))
-        for env_id in sorted(rs.goal_sweeps["env_id"].unique()):
-            p = figures.goal_sweeps(rs.goal_sweeps, env_id, fig_dir)
-            files += p
-            body += _img(p, out_dir, f"{env_id}: success per sweep goal")
-        files.append(out_dir / "goal_sweeps.csv")
-        sections.append(body)
 
     # aggregates
     poi = None
@@ -412,7 +392,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     files.append(out_dir / "index.html")
     return Report(out_dir=out_dir, runs=len(rs.finals), excluded=len(rs.excluded), missing_cells=missing,
                   excluded_runs=rs.excluded, files=files, seconds=time.perf_counter() - t0,
-                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]], table1=t1,
+                  flagged=t1[t1["notes"] != ""][["env", "algo", "notes"]], table1=t1, goal_results=goal_results,
                   manifest_sha256=manifest_sha, inputs_sha256=inputs_sha)
 
 
@@ -421,20 +401,25 @@ def main(runs_dir: Path, out_dir: Path, envs: list[str] | None, algos: list[str]
          readme: Path | None = None) -> int:
     """Entry point for ``bench report``; prints a summary, returns the exit status.
 
-    :param readme: a Markdown file whose results block is rewritten from Table 1
-        (:mod:`analysis.readme`)
-    :raises BenchError: see :func:`build_report` (the CLI prints it as one line)
+    :param readme: a Markdown file whose generated blocks this report produced (results,
+        goals, compare) are rewritten, the others left as they are (:mod:`analysis.readme`)
+    :raises BenchError: see :func:`build_report` and :func:`analysis.readme.update_readme`
+        (the CLI prints it as one line)
     """
-    if readme is not None and not Path(readme).is_file():
-        raise BenchError(f"{readme}: no such file")
+    from analysis import readme as readme_blocks
+
+    if readme is not None:
+        if not Path(readme).is_file():
+            raise BenchError(f"{readme}: no such file")
+        _, blocks = readme_blocks.read_blocks(Path(readme))  # malformed markers: fail before the work
     rep = build_report(runs_dir, out_dir, config, envs, algos, reps=reps, band_reps=band_reps, seed=seed)
     print(f"report: {rep.runs} complete runs -> {rep.index} ({rep.seconds:.1f} s)")
     print(f"  inputs sha256 {rep.inputs_sha256}, manifest sha256 {rep.manifest_sha256}")
     if readme is not None:
-        from analysis.readme import update_readme
-
-        changed = update_readme(Path(readme), rep.table1, Path(runs_dir).as_posix())
-        print(f"  {readme}: results block {'rewritten' if changed else 'unchanged'}")
+        produced = readme_blocks.produce(blocks, rep.table1, rep.goal_results, Path(runs_dir), config, envs=envs,
+                                         reps=reps, seed=seed)
+        states = readme_blocks.update_readme(Path(readme), produced)
+        print(f"  {readme}: " + "; ".join(f"{label} {state}" for label, state in states.items()))
     if len(rep.excluded_runs):
         print(f"  {len(rep.excluded_runs)} runs left out (listed in index.html and {Path(out_dir) / 'excluded.csv'}):")
         for r in rep.excluded_runs.head(10).itertuples():

@@ -5,13 +5,14 @@ Every confidence interval is a 95% percentile interval of rliable's stratified b
 :mod:`analysis.bootstrap` vectorised over the replications. Each interval draws from its
 own generator, seeded from the base seed, a purpose tag and the interval's identity:
 
-- a Table 1 cell: ``("final", env, algo, sorted seeds)``;
+- a Table 1 cell: ``("final", env, algo, sorted seeds)``; a goal metric of a cell (final
+  success rate, normalised distance): ``("final", column, env, algo, sorted seeds)``;
 - a learning-curve point set (the points of one cell reached by the same runs):
   ``("curve", column, env, algo, those seeds)``;
 - an aggregate / a performance profile of one algorithm: ``("aggregate" | "profile",
   algo, envs, seeds)``;
 - a probability of improvement: ``("poi", x, y, envs, seeds of x, seeds of y)``, one
-  generator per side.
+  generator per side; on final success rates ``("poi", "success_rate", x, ...)``.
 
 So a number depends only on its own runs, the base seed and the resample count, never on
 which other cells a report loads, and it is the same on any machine (numpy keeps the
@@ -139,24 +140,47 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
         for i, name in enumerate(["mean", "median", "iqm"]):
             row[f"{name}_lo"], row[f"{name}_hi"] = float(ci[0, i]), float(ci[1, i])
             row[f"{name}_se"] = float(se[i])  # bootstrap standard error
-        for col in ("success_rate", "norm_distance"):
+        for col in GOAL_FINALS:
             if col in g and g[col].notna().any():
-                row[col] = float(g[col].mean())
-                row[f"{col}_std"] = float(g[col].std(ddof=1)) if n > 1 else 0.0
+                row.update(_goal_metric_stats(g, col, env_id, algo, reps=reps, seed=seed))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def final_mean_distribution(values: np.ndarray, env_id: str, algo: str, seeds: list[int], *,
-                            reps: int = bootstrap.REPS, seed: int = bootstrap.SEED) -> np.ndarray:
-    """Bootstrap distribution ``(reps,)`` of a cell's mean final return, from the cell's own
-    Table 1 generator ``("final", env, algo, sorted seeds)``: its percentile interval is
-    Table 1's CI of the mean (:func:`final_return_stats`), the same draws.
+                            column: str = "final_return", reps: int = bootstrap.REPS,
+                            seed: int = bootstrap.SEED) -> np.ndarray:
+    """Bootstrap distribution ``(reps,)`` of a cell's mean final value, from the cell's own
+    generator: ``("final", env, algo, sorted seeds)`` for the final return (its percentile
+    interval is Table 1's CI of the mean, :func:`final_return_stats`, the same draws),
+    ``("final", column, env, algo, sorted seeds)`` for another column of the finals
+    (``success_rate``, ``norm_distance``).
 
-    :param values: the cell's final returns in seed order (``seeds``)
+    :param values: the cell's final values in seed order (``seeds``)
     """
-    rng = bootstrap.generator(seed, "final", env_id, algo, [int(s) for s in seeds])
+    metric = [] if column == "final_return" else [column]
+    rng = bootstrap.generator(seed, "final", *metric, env_id, algo, [int(s) for s in seeds])
     return bootstrap.resample(np.asarray(values, dtype=float)[:, None], _cell_metrics, reps, rng)[:, 0]
+
+
+#: goal metrics of a run's final.json (mean over its final window), as columns of the finals
+GOAL_FINALS = ("success_rate", "norm_distance")
+
+
+def _goal_metric_stats(g: pd.DataFrame, column: str, env_id: str, algo: str, *, reps: int,
+                       seed: int) -> dict[str, float]:
+    """Mean, std (ddof=1), 95% bootstrap CI (``_lo``, ``_hi``) and bootstrap standard error
+    (``_se``) over seeds of one goal metric of a cell (the seeds that record it), from
+    :func:`final_mean_distribution`'s generator for that column."""
+    g = g[g[column].notna()].sort_values("seed")
+    x = g[column].to_numpy(dtype=float)
+    out = {column: float(x.mean()), f"{column}_std": float(x.std(ddof=1)) if len(x) > 1 else 0.0,
+           f"{column}_lo": np.nan, f"{column}_hi": np.nan, f"{column}_se": np.nan}
+    if len(x) >= 2:
+        dist = final_mean_distribution(x, env_id, algo, _cell_seeds(g), column=column, reps=reps, seed=seed)
+        lo, hi = bootstrap.percentile_interval(dist[:, None])[:, 0]
+        out.update({f"{column}_lo": float(lo), f"{column}_hi": float(hi), f"{column}_se": float(dist.std())})
+    return out
 
 
 CURVE_COLUMNS = ["env_id", "algo", "eval_index", "env_steps", "mean", "lo", "hi", "n", "n_cell"]
@@ -361,15 +385,15 @@ def poi_distribution(x: np.ndarray, y: np.ndarray, reps: int, rng_x: np.random.G
 
 
 def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = bootstrap.REPS,
-                               seed: int = bootstrap.SEED) -> pd.DataFrame:
+                               seed: int = bootstrap.SEED, purpose: tuple[str, ...] = ("poi",)) -> pd.DataFrame:
     """P(X > Y) for every pair of algorithms, with 95% CIs and bootstrap standard errors
-    (runs resampled per algo; generators ``("poi", identity of x, identity of y, side)``).
+    (runs resampled per algo; generators ``(*purpose, identity of x, identity of y, side)``).
 
     Computed for x < y alphabetically; the reverse pair is 1 - P with the mirrored CI.
     """
     rows = []
     for x, y in itertools.combinations(sorted(scores), 2):
-        ident = ["poi", *_identity(scores, x), *_identity(scores, y)]
+        ident = [*purpose, *_identity(scores, x), *_identity(scores, y)]
         dist = poi_distribution(scores[x], scores[y], reps, bootstrap.generator(seed, *ident, "x"),
                                 bootstrap.generator(seed, *ident, "y"))
         lo, hi = bootstrap.percentile_interval(dist[:, None])[:, 0]
@@ -382,26 +406,30 @@ def probability_of_improvement(scores: dict[str, np.ndarray], *, reps: int = boo
 POI_BY_ENV_COLUMNS = ["env_id", "x", "y", "probability", "lo", "hi", "se", "n_x", "n_y"]
 
 
-def probability_of_improvement_by_env(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
-                                      seed: int = bootstrap.SEED) -> pd.DataFrame:
+def probability_of_improvement_by_env(finals: pd.DataFrame, *, column: str = "final_return",
+                                      reps: int = bootstrap.REPS, seed: int = bootstrap.SEED) -> pd.DataFrame:
     """P(X > Y) on each environment for every pair of algorithms with complete runs there,
     with 95% CIs: :func:`probability_of_improvement` on the env alone (one task column of
     final returns, each algorithm's seeds of that env; generators ``("poi", x, [env],
     seeds of x, y, [env], seeds of y, side)``). Raw returns, not normalised: the
     probability only compares runs, so it is the same under any increasing normalisation,
     and envs without a reference score are included. ``bench compare`` prints the same numbers.
+
+    :param column: the finals column compared (default the final return; ``success_rate``
+        for the goal section: runs without it are left out, generators ``("poi", column, ...)``)
     """
     frames = []
-    for env_id, g in finals.groupby("env_id", sort=True):
+    purpose = ("poi",) if column == "final_return" else ("poi", column)
+    for env_id, g in finals[finals[column].notna()].groupby("env_id", sort=True):
         algos = sorted(g["algo"].unique())
         if len(algos) < 2:
             continue
         scores = ScoreSet([env_id])
         for algo in algos:
             cell = g[g["algo"] == algo].sort_values("seed")
-            scores[algo] = cell["final_return"].to_numpy(dtype=float)[:, None]
+            scores[algo] = cell[column].to_numpy(dtype=float)[:, None]
             scores.seeds[algo] = _cell_seeds(cell)
-        poi_frame = probability_of_improvement(scores, reps=reps, seed=seed)
+        poi_frame = probability_of_improvement(scores, reps=reps, seed=seed, purpose=purpose)
         poi_frame.insert(0, "env_id", env_id)
         poi_frame["n_x"] = [len(scores.seeds[a]) for a in poi_frame["x"]]
         poi_frame["n_y"] = [len(scores.seeds[a]) for a in poi_frame["y"]]

@@ -36,13 +36,16 @@ def _rng(*key: object) -> np.random.Generator:
 def write_run(run_dir: Path, env_id: str, algo: str, seed: int, *, n_evals: int = 50,
               eval_interval: int = 1000, final_window: int = 20, skill: float | None = None,
               scale: tuple[float, float] | None = None, state: str = "done",
-              goal: bool = False, sweep: bool | None = None, sweep_points: int = 11) -> Path:
+              goal: bool = False, sweep: bool | None = None, sweep_points: int = 11,
+              success: float | None = None) -> Path:
     """Write one synthetic run directory.
 
     :param run_dir: the ``seed_<k>`` directory to create
     :param skill: fraction of the scale's best return reached at the end (default per algo)
     :param state: ``done`` (complete run), ``running`` (incomplete) or ``failed``
     :param goal: add ``success_rate`` / ``norm_distance_mean`` columns (goal environments)
+    :param success: with ``goal``, the success rate of every evaluation after the one at
+        step 0 (so the run's final success rate), instead of a learning curve
     :param sweep: write ``sweep.csv`` (default: for return-conditioned algorithms)
     """
     lo, hi = scale or SCALES.get(env_id, (0.0, 100.0))
@@ -73,7 +76,8 @@ def write_run(run_dir: Path, env_id: str, algo: str, seed: int, *, n_evals: int 
         "eval_return_max": mean + 2 * std, "eval_length_mean": 1000.0, "eval_env_steps": 10_000,
     })
     if goal:
-        progress["success_rate"] = np.clip(seed_skill * (1 - np.exp(-5.0 * t)), 0, 1)
+        progress["success_rate"] = (np.clip(seed_skill * (1 - np.exp(-5.0 * t)), 0, 1) if success is None
+                                    else np.where(steps > 0, success, 0.0))
         progress["norm_distance_mean"] = 1.0 - progress["success_rate"] * 0.9
     progress.to_csv(run_dir / "progress.csv", index=False)
 

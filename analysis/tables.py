@@ -70,6 +70,15 @@ def fmt_interval(lo: float, hi: float, se: float, point_unit: float) -> str:
     return f"[{round(lo / unit) * unit + 0.0:.{d}f}, {round(hi / unit) * unit + 0.0:.{d}f}]"
 
 
+def estimate_ci(value: float, lo: float, hi: float, se: float, unit: float = 0.01) -> str:
+    """``value [lo, hi]``: the point at ``unit`` (default 2 decimals: success rates,
+    normalised distances), the interval rounded by :func:`fmt_interval`; "–" without a value."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    d = _decimals(unit)
+    return f"{round(value / unit) * unit + 0.0:.{d}f} {fmt_interval(lo, hi, se, unit)}"
+
+
 def _interval(lo: float, hi: float, se: float, ref: float) -> str:
     return fmt_interval(lo, hi, se, 10.0 ** -_digits(ref))
 
@@ -161,27 +170,32 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
             "welch_t": t, "welch_p": pval, "verdict": verdict, "budget_steps": budget,
             "partial": partial, "cpu_hours": getattr(r, "cpu_hours", math.nan),
         }
-        for col in ("success_rate", "norm_distance"):
-            v = getattr(r, col, float("nan"))
-            finite = isinstance(v, float) and math.isfinite(v)
-            row[col.replace("_", " ")] = f"{_fmt(v, 2)} ± {_fmt(getattr(r, col + '_std'), 2)}" if finite else "–"
-            row[col] = v if finite else float("nan")
+        for col in GOAL_METRICS:
+            v, lo, hi, se = (getattr(r, col + k, math.nan) for k in ("", "_lo", "_hi", "_se"))
+            row[GOAL_METRICS[col]] = estimate_ci(v, lo, hi, se)
+            row[col], row[col + "_lo"], row[col + "_hi"] = v, lo, hi
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: goal metrics of the finals (:data:`analysis.stats.GOAL_FINALS`) -> their printed column:
+#: mean over seeds with its 95% bootstrap CI
+GOAL_METRICS = {"success_rate": "success rate [95% CI]", "norm_distance": "norm distance [95% CI]"}
 
 
 def display_columns(t1: pd.DataFrame) -> list[str]:
     """The columns of the Markdown / HTML Table 1: the same whatever cells a report covers
     (goal columns show "–" for return-only cells), so a cell's row does not depend on them."""
     return ["env", "algo", "final return (mean ± std)", "95% CI of mean", "IQM [95% CI]", "paper (mean ± std)",
-            "vs paper (Welch t)", "success rate", "norm distance", "seeds", "budget", "CPU-h per run", "notes"]
+            "vs paper (Welch t)", *GOAL_METRICS.values(), "seeds", "budget", "CPU-h per run", "notes"]
 
 
 #: the columns of table1.csv, fixed (a cell's row is the same whatever else a report covers)
 CSV_COLUMNS = ["env", "algo", "seeds", "mean", "std", "ci_lo", "ci_hi", "mean_se", "median", "iqm", "iqm_lo", "iqm_hi",
                "iqm_se",
                "paper_mean", "paper_std", "welch_t", "welch_p", "verdict", "budget_steps", "partial", "cpu_hours",
-               "success_rate", "norm_distance", "notes"]
+               "success_rate", "norm_distance", "notes", "success_rate_lo", "success_rate_hi", "norm_distance_lo",
+               "norm_distance_hi"]
 
 
 def aggregates_display(agg: pd.DataFrame) -> pd.DataFrame:
@@ -212,22 +226,45 @@ def poi_matrix_html(poi: pd.DataFrame, algos: list[str] | None = None) -> str:
         :func:`analysis.stats.probability_of_improvement` gives them)
     :param algos: rows and columns in this order (default: every algorithm in ``poi``, sorted)
     """
-    algos = algos or sorted(set(poi["x"]) | set(poi["y"]))
-    cells = {(r.x, r.y): r for r in poi.itertuples(index=False)}
+    algos, cells = _poi_cells(poi, algos)
     head = "<th>P(row &gt; column)</th>" + "".join(f"<th>{html.escape(a)}</th>" for a in algos)
     body = []
-    for x in algos:
+    for x, row in zip(algos, cells):
         tds = [f"<th>{html.escape(x)}</th>"]
-        for y in algos:
-            r = cells.get((x, y))
-            if r is None:
-                tds.append("<td>–</td>")
-                continue
-            cls = " class='better'" if r.lo > 0.5 else " class='worse'" if r.hi < 0.5 else ""
-            text = f"{_fmt(r.probability, 2)} {fmt_interval(r.lo, r.hi, r.se, 0.01)}"
+        for text, verdict in row:
+            cls = f" class='{verdict}'" if verdict else ""
             tds.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     return f"<table class='poi'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def poi_matrix_markdown(poi: pd.DataFrame, algos: list[str] | None = None) -> str:
+    """The matrix of :func:`poi_matrix_html` as a Markdown table; a CI above 0.5 in bold,
+    one below 0.5 in italics (the HTML's green and red)."""
+    algos, cells = _poi_cells(poi, algos)
+    marks = {"better": "**", "worse": "_", "": ""}
+    rows = [{"P(row > column)": x, **{y: f"{marks[v]}{text}{marks[v]}" for y, (text, v) in zip(algos, row)}}
+            for x, row in zip(algos, cells)]
+    return to_markdown(pd.DataFrame(rows, columns=["P(row > column)", *algos]))
+
+
+def _poi_cells(poi: pd.DataFrame, algos: list[str] | None) -> tuple[list[str], list[list[tuple[str, str]]]]:
+    """(algorithms, rows of (text, verdict)): the matrix of P(row > column) [95% CI] with
+    verdict ``better`` / ``worse`` / ``""`` (CI above, below or across 0.5)."""
+    algos = algos or sorted(set(poi["x"]) | set(poi["y"]))
+    by_pair = {(r.x, r.y): r for r in poi.itertuples(index=False)}
+    cells = []
+    for x in algos:
+        row = []
+        for y in algos:
+            r = by_pair.get((x, y))
+            if r is None:
+                row.append(("–", ""))
+                continue
+            verdict = "better" if r.lo > 0.5 else "worse" if r.hi < 0.5 else ""
+            row.append((f"{_fmt(r.probability, 2)} {fmt_interval(r.lo, r.hi, r.se, 0.01)}", verdict))
+        cells.append(row)
+    return algos, cells
 
 
 def to_markdown(df: pd.DataFrame, columns: list[str] | None = None) -> str:

@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"base seed of the bootstrap; each interval draws from its own generator seeded from it "
                              f"and the interval's cell (default {SEED})")
     report.add_argument("--readme", type=Path, default=None,
-                        help="also rewrite the results block of this Markdown file (e.g. README.md) from Table 1")
+                        help="also rewrite the generated blocks of this Markdown file (e.g. README.md) that this "
+                             "runs directory produces (results, goals, compare X vs Y); other blocks are left as is")
 
     tune = sub.add_parser("tune", help="grid search: every configuration over the same seeds, ranked by final return")
     _common(tune)

@@ -112,19 +112,21 @@ def test_welch_verdicts_on_the_issue_numbers():
 
 
 def test_readme_results_block_is_generated(built, tmp_path):
-    from analysis.readme import END, START, update_readme
+    from analysis.readme import END, START, results_block, update_readme
 
     _, rep = built
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\nbefore\n\n{START}\nold table\n{END}\n\nafter\n")
-    assert update_readme(readme, rep.table1, "runs")
+    produced = {("results", ""): results_block(rep.table1, "runs")}
+    assert update_readme(readme, produced) == {"results block": "rewritten"}
     text = readme.read_text()
     assert "old table" not in text and text.startswith("# x\n\nbefore") and text.endswith("after\n")
     assert "| InvertedPendulum-v2 | ars |" in text and "verdict (95%)" in text
-    assert not update_readme(readme, rep.table1, "runs")  # same input, same file
+    assert update_readme(readme, produced) == {"results block": "unchanged"}  # same input, same file
+    assert readme.read_text() == text
     readme.write_text("no markers\n")
     with pytest.raises(BenchError, match="no results block"):
-        update_readme(readme, rep.table1, "runs")
+        update_readme(readme, produced)
 
 
 def test_pairwise_matrix_of_probabilities_of_improvement_per_env(built):
