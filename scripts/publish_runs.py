@@ -1,10 +1,13 @@
 """Copy the small files of every complete run from a runs directory into a published one.
 
-    python scripts/publish_runs.py ~/paper-runs results/paper
+    python scripts/publish_runs.py ~/paper-runs results/paper [--env E1,E2] [--algo A1,A2] [--current-code]
 
 A run is complete when its status.json says done and its final.json exists. Only the
 files a report needs are copied (never checkpoints or models); a run already published
 with identical files is left alone, and files are written atomically. Prints what changed.
+``--env``/``--algo`` publish only those cells; ``--current-code`` only runs made entirely
+by today's code (the runs ``bench run --fresh`` would keep), so a run kept from older code
+is never published over or beside today's.
 """
 
 from __future__ import annotations
@@ -16,15 +19,31 @@ import sys
 from pathlib import Path
 
 from bench import store
+from bench.config import BenchConfig, load_config
+from bench.provenance import algorithm_code, code_hashes
 
 SMALL_FILES = ("config.json", "meta.json", "progress.csv", "final.json", "sweep.csv", "status.json", "skills.csv")
 
 
-def publish(src: Path, dest: Path) -> list[Path]:
-    """Copy complete runs' small files from ``src`` to ``dest``; return the run dirs updated."""
+def made_by_current_code(run: Path, config: BenchConfig) -> bool:
+    """Every code hash the run's meta.json records is today's code of its algorithm."""
+    hashes = code_hashes(store.read_json(run / store.META))
+    return bool(hashes) and set(hashes) == {algorithm_code(run.parent.name, config)["hash"]}
+
+
+def publish(src: Path, dest: Path, envs: set[str] | None = None, algos: set[str] | None = None,
+            current_code: BenchConfig | None = None) -> list[Path]:
+    """Copy complete runs' small files from ``src`` to ``dest``; return the run dirs updated.
+
+    :param current_code: if given, only runs made by today's code of the algorithms it resolves
+    """
     updated = []
     for run in sorted(src.glob("*/*/seed_*")):
+        if envs and run.parent.parent.name not in envs or algos and run.parent.name not in algos:
+            continue
         if not (run / store.FINAL).exists():
+            continue
+        if current_code is not None and not made_by_current_code(run, current_code):
             continue
         try:
             if store.read_json(run / store.STATUS).get("state") != "done":
@@ -51,11 +70,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("src", type=Path)
     p.add_argument("dest", type=Path)
+    p.add_argument("--env", help="comma-separated env ids (default: all)")
+    p.add_argument("--algo", help="comma-separated algorithms or variants (default: all)")
+    p.add_argument("--current-code", action="store_true", help="only runs made by today's code")
     args = p.parse_args()
     if not args.src.is_dir():
         print(f"error: {args.src}: not a directory", file=sys.stderr)
         return 2
-    for d in publish(args.src, args.dest):
+    envs = set(args.env.split(",")) if args.env else None
+    algos = set(args.algo.split(",")) if args.algo else None
+    for d in publish(args.src, args.dest, envs, algos, load_config() if args.current_code else None):
         print(d)
     return 0
 

@@ -1,0 +1,45 @@
+"""scripts/publish_runs.py: what is published from a runs directory, and what is not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PROJECT, run_cli
+
+IP = "InvertedPendulum-v2"
+
+
+def publish(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PROJECT / "scripts" / "publish_runs.py"), *args],
+                          capture_output=True, text=True, cwd=PROJECT, timeout=300)
+
+
+def test_publishes_small_files_of_complete_runs_filtered_and_by_todays_code(tmp_path):
+    runs, dest = tmp_path / "runs", tmp_path / "published"
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--seed-list", "0,1", "--budget", "1000", "--runs-dir",
+                  str(runs), "--no-progress", "--workers", "1")
+    assert out.returncode == 0, out.stderr
+
+    assert publish(str(runs), str(dest), "--algo", "udrl").stdout == ""  # filtered out: nothing
+    assert not dest.exists()
+
+    # seed 1 looks as if an older version of the code had made it
+    meta_file = runs / IP / "ars" / "seed_1" / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["code"]["hash"] = "0" * 64
+    meta.pop("code_history", None)
+    meta_file.write_text(json.dumps(meta))
+
+    out = publish(str(runs), str(dest), "--env", IP, "--algo", "ars", "--current-code")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(dest / IP / "ars" / "seed_0")]
+    names = {p.name for p in (dest / IP / "ars" / "seed_0").iterdir()}
+    assert {"config.json", "meta.json", "progress.csv", "final.json", "status.json"} <= names
+    assert not names & {"checkpoint.pt", "model.pt", "lease.json"}
+
+    out = publish(str(runs), str(dest))  # without --current-code the older run is published too
+    assert out.stdout.split() == [str(dest / IP / "ars" / "seed_1")]
+    assert publish(str(runs), str(dest)).stdout == ""  # identical files: nothing rewritten
