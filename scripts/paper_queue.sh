@@ -7,6 +7,9 @@
 #
 #   nohup bash scripts/paper_queue.sh > ~/paper-runs/queue.log 2>&1 &
 #   python scripts/publish_runs.py ~/paper-runs results/paper    # copy complete runs' small files
+#
+# On a fresh machine, first copy the published runs in (`cp -r results/paper/*-v* ~/paper-runs/`):
+# their final.json makes the queue skip them, and --fresh redoes only those made by older code.
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-$HOME/paper-runs}
@@ -17,18 +20,17 @@ run() {
     echo "$(date -u +%FT%TZ) end ($?): $*"
 }
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
-# Cheapest complete cells first (session 5's order): each session's ~3 background CPU-hours
-# then finish whole cells instead of parts of one long cell. --fresh redoes only the seeds
-# made by other code than today's (session 4 changed how code is hashed, and UDRL's
-# iteration); it is a no-op once every seed matches.
-run --algo ars --env $SMALL --seeds 10
-run --algo ars --env Swimmer-v3 --seeds 2 --fresh
-run --algo poligen --env MountainCarContinuous-v0 --seeds 10 --fresh
-run --algo udrl --env $SMALL --seeds 10 --fresh
-run --algo poligen --env InvertedPendulum-v2 --seeds 10
+# Cheapest complete cells first, so that each session's ~3 background CPU-hours finish whole
+# cells. --fresh redoes only the seeds made by other code than today's (a no-op once every
+# seed matches). ARS's small cells were made before its code hash last changed (the Swimmer
+# seed redone with today's code gave the same return to the last digit): 16 CPU-min to redo.
+run --algo ars --env $SMALL --seeds 10 --fresh
 run --algo ddpg --env $SMALL --seeds 10
+run --algo poligen --env MountainCarContinuous-v0 --seeds 10 --fresh
+run --algo poligen --env InvertedPendulum-v2 --seeds 10 --fresh
+run --algo udrl --env $SMALL --seeds 10 --fresh
 run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh
 run --algo udrl --env Swimmer-v3,Hopper-v3 --seeds 10
-run --algo poligen --env Swimmer-v3 --seeds 3
-run --algo poligen --env Hopper-v3 --seeds 3
+run --algo poligen --env Swimmer-v3 --seeds 3 --fresh
+run --algo poligen --env Hopper-v3 --seeds 3 --fresh
 run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000
