@@ -154,7 +154,8 @@ def _load(args: argparse.Namespace, check_algorithms: bool = True):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.progress import ProgressDisplay
-    from bench.runner import Cell, env_settings, resuming_with_other_code, run_cells, stop_requested
+    from bench.runner import (Cell, discarded_by_fresh, env_settings, resuming_with_other_code, run_cells,
+                              stop_requested)
 
     config = _load(args)
     if args.suite == "paper":
@@ -188,7 +189,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"bench run: {len(mixed)} unfinished cells resume from checkpoints made by other code than "
               f"today's (recorded in meta.json; --fresh restarts them): {', '.join(map(str, mixed[:3]))}"
               f"{', ...' if len(mixed) > 3 else ''}", file=sys.stderr)
-    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
+    restarts = discarded_by_fresh(cells, config, args.runs_dir, args.budget) if args.fresh else set()
+    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress,
+                         restarts=restarts) as display:
         outcomes = run_cells(cells, config, args.runs_dir, workers=workers, budget=args.budget,
                              fresh=args.fresh, on_update=display.update, executor=args.executor,
                              address=args.ray_address, wait=args.wait)

@@ -24,10 +24,14 @@ class ProgressDisplay:
     :param cells: the cells being run
     :param runs_dir: where their run directories are
     :param budgets: training budget of each cell (env steps)
+    :param restarts: cells whose stored run will be discarded (``--fresh``): their stored
+        steps count as none until the cell starts
     """
 
-    def __init__(self, cells: list, runs_dir: Path, budgets: dict, enabled: bool = True):
+    def __init__(self, cells: list, runs_dir: Path, budgets: dict, enabled: bool = True,
+                 restarts: set | frozenset = frozenset()):
         self.cells, self.runs_dir, self.budgets = cells, Path(runs_dir), budgets
+        self.restarts = set(restarts)
         self.console = Console(stderr=True)
         self.enabled = enabled and self.console.is_terminal
         self.start = time.time()
@@ -37,6 +41,8 @@ class ProgressDisplay:
         self._last_print = 0.0
 
     def _steps(self, cell) -> int:
+        if cell in self.restarts and self.outcomes.get(cell, "pending") == "pending":
+            return 0
         path = store.run_dir(self.runs_dir, cell.env_id, cell.algo, cell.seed) / store.STATUS
         if not path.exists():
             return 0

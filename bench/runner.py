@@ -216,6 +216,24 @@ def preflight(cells: list[Cell], config: BenchConfig, runs_dir: Path, budget: in
                                  f"use another --runs-dir, or --fresh to discard it and start again")
 
 
+def discarded_by_fresh(cells: list[Cell], config: BenchConfig, runs_dir: Path,
+                       budget: int | None) -> set[Cell]:
+    """Cells whose stored run ``--fresh`` discards (other configuration or other code):
+    their stored progress does not count towards what this command still has to train."""
+    out = set()
+    for cell in cells:
+        d = store.run_dir(runs_dir, cell.env_id, cell.algo, cell.seed)
+        stored = stored_run(d, resolved_config(config, cell, budget), cell.algo, config)
+        if _discards(stored, fresh=True):
+            out.add(cell)
+    return out
+
+
+def _discards(stored: StoredRun, fresh: bool) -> bool:
+    """``--fresh`` discards a stored run made with another configuration or by other code."""
+    return fresh and stored.exists and (stored.config_differs or stored.code_differs)
+
+
 def resuming_with_other_code(cells: list[Cell], config: BenchConfig, runs_dir: Path,
                              budget: int | None) -> list[Cell]:
     """Unfinished cells whose checkpoint was made by other code than today's: resuming them
@@ -339,7 +357,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     stored = stored_run(d, want, cell.algo, config)
     if stored.config_differs and not fresh:
         raise BenchError(f"{d}: stored configuration differs from the requested one")
-    if fresh and (stored.config_differs or stored.code_differs):
+    if _discards(stored, fresh):
         _clear_run_dir(d)
     elif stored.finished:
         return "stale" if stored.code_differs else "skipped"

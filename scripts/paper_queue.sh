@@ -25,8 +25,9 @@ SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
 # seed matches). ARS's small cells were made before its code hash last changed (the Swimmer
 # seed redone with today's code gave the same return to the last digit): 16 CPU-min to redo.
 run --algo ars --env $SMALL --seeds 10 --fresh
-run --algo ddpg --env $SMALL --seeds 10
+run --algo ddpg --env InvertedPendulum-v2 --seeds 10
 run --algo poligen --env MountainCarContinuous-v0 --seeds 10 --fresh
+run --algo ddpg --env MountainCarContinuous-v0 --seeds 10
 run --algo poligen --env InvertedPendulum-v2 --seeds 10 --fresh
 run --algo udrl --env $SMALL --seeds 10 --fresh
 run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh

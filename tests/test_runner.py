@@ -89,6 +89,25 @@ def test_config_mismatch_is_refused_unless_fresh(tmp_path):
     assert store.read_json(d / "config.json")["protocol"]["budget"] == 3000
 
 
+def test_progress_counts_no_steps_of_runs_fresh_discards(tmp_path):
+    """--fresh over a run made with another budget: the progress line starts at 0 steps, not
+    at the discarded run's, and counts the kept run's."""
+    from bench.progress import ProgressDisplay
+    from bench.runner import discarded_by_fresh
+
+    cfg = load_config()
+    old, kept = Cell(IP, "ars", 0), Cell(IP, "ars", 1)
+    run_cells([old], cfg, tmp_path, budget=2000)
+    run_cells([kept], cfg, tmp_path, budget=3000)
+    restarts = discarded_by_fresh([old, kept], cfg, tmp_path, budget=3000)
+    assert restarts == {old}
+    display = ProgressDisplay([old, kept], tmp_path, {old: 3000, kept: 3000}, enabled=False, restarts=restarts)
+    assert "env steps 3,000/6,000" in display.render()
+    display.outcomes = {old: "running"}  # started: its own status.json counts again
+    old_steps = store.read_json(store.run_dir(tmp_path, IP, "ars", 0) / store.STATUS)["env_steps"]
+    assert f"env steps {3000 + old_steps:,}/6,000" in display.render()
+
+
 def test_failing_cell_is_marked_and_others_continue(tmp_path, monkeypatch):
     import algorithms.ars as ars_mod
 

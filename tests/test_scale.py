@@ -204,7 +204,7 @@ SMALL_DDPG = ('seeds = [0]\n[envs."Swimmer-v3"]\nbudget = 2000\neval_interval = 
               "final_window = 2\n[algos.ddpg]\nhidden_sizes = [32, 32]\nbatch_size = 32\nbuffer_size = 5000\n"
               "random_steps = 600\nlearning_starts = 200\ngradient_steps = 5\n")
 SIGTERM_CASES = {  # algo: (env, seeds, budget, rows before the signal, config text or None)
-    "ars": (IP, (0, 1), 6000, 3, None),
+    "ars": (IP, (0, 1), 15000, 3, None),  # ~3 s left after the signal: a fast machine must not finish first
     "poligen": (MC, (4,), 6000, 2, None),
     "ddpg": ("Swimmer-v3", (0,), 2000, 2, SMALL_DDPG),
 }
