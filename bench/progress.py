@@ -24,8 +24,8 @@ class ProgressDisplay:
     :param cells: the cells being run
     :param runs_dir: where their run directories are
     :param budgets: training budget of each cell (env steps)
-    :param restarts: cells whose stored run will be discarded (``--fresh``): their stored
-        steps count as none until the cell starts
+    :param restarts: cells whose stored run will be discarded (``--fresh``): a status
+        written before this display started counts as no steps
     """
 
     def __init__(self, cells: list, runs_dir: Path, budgets: dict, enabled: bool = True,
@@ -41,10 +41,10 @@ class ProgressDisplay:
         self._last_print = 0.0
 
     def _steps(self, cell) -> int:
-        if cell in self.restarts and self.outcomes.get(cell, "pending") == "pending":
-            return 0
         path = store.run_dir(self.runs_dir, cell.env_id, cell.algo, cell.seed) / store.STATUS
         if not path.exists():
+            return 0
+        if cell in self.restarts and path.stat().st_mtime < self.start:  # the run --fresh discards
             return 0
         try:
             return int(store.read_json(path).get("env_steps", 0))

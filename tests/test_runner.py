@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,10 @@ def test_progress_counts_no_steps_of_runs_fresh_discards(tmp_path):
     assert restarts == {old}
     display = ProgressDisplay([old, kept], tmp_path, {old: 3000, kept: 3000}, enabled=False, restarts=restarts)
     assert "env steps 3,000/6,000" in display.render()
-    display.outcomes = {old: "running"}  # started: its own status.json counts again
+    status = store.run_dir(tmp_path, IP, "ars", 0) / store.STATUS
+    display.outcomes = {old: "running"}  # started, but its stored status not yet replaced
+    assert "env steps 3,000/6,000" in display.render()
+    os.utime(status, (display.start + 1, display.start + 1))  # the new run's status
     old_steps = store.read_json(store.run_dir(tmp_path, IP, "ars", 0) / store.STATUS)["env_steps"]
     assert f"env steps {3000 + old_steps:,}/6,000" in display.render()
 
