@@ -22,16 +22,19 @@ run() {
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
 # Cheapest complete cells first, so that each session's ~3 background CPU-hours finish whole
 # cells. --fresh redoes only the seeds made by other code than today's (a no-op once every
-# seed matches). ARS's small cells were made before its code hash last changed (the Swimmer
-# seed redone with today's code gave the same return to the last digit): 16 CPU-min to redo.
+# seed matches). Measured CPU per run (session 21, one core, the other busy): ARS small
+# 7-29 s, DDPG small ~570 s, PoliGen MountainCar ~430 s, ARS Swimmer 3M ~1300 s. PoliGen on
+# InvertedPendulum pays ~1.5 s of updates per episode and its early episodes last ~5 steps
+# (~3 env-steps/s): a seed that balances late can take hours, so it comes after the cheaper
+# 3M cells; PoliGen on Hopper (19 env-steps/s on its first episodes) comes last.
 run --algo ars --env $SMALL --seeds 10 --fresh
 run --algo ddpg --env InvertedPendulum-v2 --seeds 10
 run --algo poligen --env MountainCarContinuous-v0 --seeds 10 --fresh
-run --algo ddpg --env MountainCarContinuous-v0 --seeds 10
-run --algo poligen --env InvertedPendulum-v2 --seeds 10 --fresh
 run --algo udrl --env $SMALL --seeds 10 --fresh
+run --algo ddpg --env MountainCarContinuous-v0 --seeds 10
 run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh
 run --algo udrl --env Swimmer-v3,Hopper-v3 --seeds 10
+run --algo poligen --env InvertedPendulum-v2 --seeds 10 --fresh
 run --algo poligen --env Swimmer-v3 --seeds 3 --fresh
-run --algo poligen --env Hopper-v3 --seeds 3 --fresh
 run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000
+run --algo poligen --env Hopper-v3 --seeds 3 --fresh
