@@ -22,7 +22,7 @@ run() {
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
 # Cheapest complete cells first, so that each session's ~3 background CPU-hours finish whole
 # cells. --fresh redoes only the seeds made by other code than today's (a no-op once every
-# seed matches). Measured CPU per run (session 21, one core, the other busy): ARS small
+# seed matches). Measured CPU per run (2026-12-01, one core, the other busy): ARS small
 # 7-29 s, DDPG small ~570 s, PoliGen MountainCar ~430 s, ARS Swimmer 3M ~1300 s. PoliGen on
 # InvertedPendulum pays ~1.5 s of updates per episode and its early episodes last ~5 steps
 # (~3 env-steps/s): a seed that balances late can take hours, so it comes after the cheaper
