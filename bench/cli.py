@@ -264,7 +264,7 @@ def _compatible(pairs: list[tuple[str, str]], config) -> list[tuple[str, str]]:
 def cmd_status(args: argparse.Namespace) -> int:
     from bench.status import status_table
 
-    print(status_table(args.runs_dir))
+    print(status_table(args.runs_dir, _load(args, check_algorithms=False)))
     return 0
 
 

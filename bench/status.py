@@ -4,6 +4,10 @@ States: ``pending``, ``running`` (its lease, :mod:`bench.lease`, is held by a li
 here or on another host: the note names it), ``interrupted`` (stopped by a signal and
 checkpointed, or its process died: the next ``bench run`` resumes it), ``done``,
 ``failed``, ``corrupt``.
+
+With a configuration, each run's recorded code (meta.json ``code``) is also compared with
+this checkout's code of its algorithm: a run made by other code is noted ("other code"),
+so a published store whose cells all predate an edit does not pass for current.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from pathlib import Path
 
 from bench import lease as leases
 from bench import store
+from bench.config import BenchConfig
 from bench.errors import BenchError
-from bench.provenance import code_hashes
+from bench.provenance import algorithm_code, code_hashes
 
 
 def cell_state(d: Path) -> tuple[str, dict]:
@@ -53,8 +58,9 @@ def _where(holder: leases.Holder) -> str:
     return f"pid {holder.pid}" if holder.host == socket.gethostname() else f"on {holder.host}, pid {holder.pid}"
 
 
-def status_table(runs_dir: Path) -> str:
-    """A text table of all cells under ``runs_dir``."""
+def status_table(runs_dir: Path, config: BenchConfig | None = None) -> str:
+    """A text table of all cells under ``runs_dir``; with ``config``, runs made by other code
+    than this checkout's are noted and counted."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise BenchError(f"no run store at {runs_dir}")
@@ -66,6 +72,8 @@ def status_table(runs_dir: Path) -> str:
     versions: dict[Path, set[str]] = {}
     for d in dirs:
         versions.setdefault(d.parent, set()).update(code[d] or ["unknown"])
+    today = {algo: _code_today(algo, config) for algo in {d.parent.name for d in dirs}} if config else {}
+    n_other = 0
     for d in dirs:
         state, status = cell_state(d)
         counts[state] = counts.get(state, 0) + 1
@@ -81,6 +89,10 @@ def status_table(runs_dir: Path) -> str:
             note += f"{'; ' if note else ''}mixed code: resumed after an edit ({len(set(code[d]))} versions)"
         elif len(versions[d.parent]) > 1:
             note += f"{'; ' if note else ''}code {(code[d] or ['unknown'])[-1][:8]} (seeds differ)"
+        current = today.get(d.parent.name)
+        if current is not None and (d / store.CONFIG).exists() and (code[d] or [None])[-1] != current:
+            n_other += 1
+            note += f"{'; ' if note else ''}other code than this checkout's"
         lines.append(f"{d.parent.parent.name.replace('__', '/'):<28} {d.parent.name:<8} {d.name[5:]:>4}  {state:<11} "
                      f"{steps:>21}  {'' if last is None else f'{last:.1f}':>11}  {note}")
     if len(lines) == 1:
@@ -89,7 +101,18 @@ def status_table(runs_dir: Path) -> str:
     mixed_cells = sum(len(v) > 1 for v in versions.values())
     if mixed_cells:
         lines.append(f"{mixed_cells} (env, algo) cells hold seeds made by different code (meta.json 'code')")
+    if n_other:
+        lines.append(f"{n_other} runs were made by other code than this checkout's "
+                     f"(bench run --fresh redoes them)")
     return "\n".join(lines)
+
+
+def _code_today(algo: str, config: BenchConfig) -> str | None:
+    """This checkout's code hash of ``algo`` (None: not an algorithm this configuration knows)."""
+    try:
+        return algorithm_code(algo, config)["hash"]
+    except (BenchError, KeyError, ImportError):
+        return None
 
 
 def _code_of(d: Path) -> list[str]:

@@ -181,10 +181,14 @@ def test_an_edited_algorithm_is_reported_kept_and_flagged(tmp_path, monkeypatch,
     cfg = load_config(cfg_path)
     rep = build_report(runs, tmp_path / "report", cfg)
     assert rep.flagged["notes"].str.contains("mixed code \\(2 versions\\)").any()
+    listed = status_table(runs, cfg)  # against this checkout's code: seed 0 predates the edit
+    assert "1 runs were made by other code than this checkout's" in listed
+    assert [ln for ln in listed.splitlines() if "other code than this" in ln and " 0  done" in ln]
 
     assert main([*args, "--seed-list", "0,1", "--fresh"]) == 0  # reruns seed 0 only
     assert store.read_json(d0 / store.META)["code"]["hash"] == store.read_json(d1 / store.META)["code"]["hash"]
     assert "seeds differ" not in status_table(runs)
+    assert "other code" not in status_table(runs, cfg)
     rep = build_report(runs, tmp_path / "report", cfg)
     assert not rep.flagged["notes"].str.contains("mixed code").any()
 
