@@ -212,7 +212,8 @@ def probability_of_improvement(poi: pd.DataFrame, out_dir: Path) -> list[Path]:
 def goal_sweeps(goal_sweeps: pd.DataFrame, env_id: str, out_dir: Path) -> list[Path]:
     """Figure 4 for goal-conditioned methods: each sweep goal (2-D goals) coloured by the
     success rate over runs, one panel per algorithm; other goal sizes: success per goal index."""
-    g = goal_sweeps[goal_sweeps["env_id"] == env_id]
+    # columns of other envs' goals (FetchReach's goal_2 beside Nav2D's) are all-NaN here
+    g = goal_sweeps[goal_sweeps["env_id"] == env_id].dropna(axis=1, how="all")
     algos = sorted(g["algo"].unique())
     two_d = "goal_0" in g and "goal_1" in g and "goal_2" not in g
     fig, axes = plt.subplots(1, len(algos), figsize=(3.8 * len(algos) + 1.0, 3.8), squeeze=False,

@@ -106,3 +106,26 @@ def test_ties_count_half_and_one_method_has_no_matrix(tmp_path):
                               band_reps=50)
     assert rep.goal_results.poi.empty and len(rep.goal_results.table) == 1
     assert "on the final success rate" not in (tmp_path / "out1" / "goals.md").read_text()
+
+
+def test_goal_sweep_is_a_map_beside_an_env_with_3d_goals(tmp_path, monkeypatch):
+    """A 2-D goal env's sweep is drawn as a map even when the sweeps frame also holds a
+    3-D goal env's rows (their goal_2 column is NaN for the 2-D env)."""
+    import matplotlib.axes
+
+    from analysis import figures
+
+    rows = [{"env_id": ENV, "algo": "her", "seed": 0, "goal_index": i, "goal_0": x, "goal_1": -x,
+             "success": float(i % 2)} for i, x in enumerate(np.linspace(-0.8, 0.8, 5))]
+    rows += [{"env_id": "FetchReach-v4", "algo": "her", "seed": 0, "goal_index": i, "goal_0": 1.3, "goal_1": 0.7,
+              "goal_2": 0.5, "success": 1.0} for i in range(3)]
+    drawn: list[str] = []
+    for kind in ("scatter", "bar"):
+        orig = getattr(matplotlib.axes.Axes, kind)
+        monkeypatch.setattr(matplotlib.axes.Axes, kind,
+                            lambda self, *a, _k=kind, _o=orig, **kw: (drawn.append(_k), _o(self, *a, **kw))[1])
+    figures.goal_sweeps(pd.DataFrame(rows), ENV, tmp_path)
+    assert drawn == ["scatter"]
+    drawn.clear()
+    figures.goal_sweeps(pd.DataFrame(rows), "FetchReach-v4", tmp_path)  # 3-D goals: success per goal index
+    assert drawn == ["bar"]
