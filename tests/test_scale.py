@@ -254,14 +254,22 @@ def test_sigterm_checkpoints_marks_interrupted_and_resumes_exactly(tmp_path, alg
 
 def test_a_second_ctrl_c_stops_at_once(tmp_path):
     config = tmp_path / "bench.toml"
-    config.write_text(SMALL_DDPG)
+    # after the evaluation at 500 steps, one learn chunk of 10 x 300 updates (~3-7 s here): the
+    # graceful stop the first Ctrl-C asks for waits for the chunk's end, the second must not
+    config.write_text(SMALL_DDPG.replace("budget = 2000", "budget = 1000").replace("eval_interval = 250",
+                      "eval_interval = 500").replace("random_steps = 600", "random_steps = 300").replace(
+                      "learning_starts = 200", "learning_starts = 450").replace("gradient_steps = 5",
+                                                                                "gradient_steps = 300"))
     d = store.run_dir(tmp_path / "runs", "Swimmer-v3", "ddpg", 0)
     proc = start_run("--algo", "ddpg", "--env", "Swimmer-v3", "--seed-list", "0", "--workers", "1", "--no-progress",
                      "--config", str(config), runs=tmp_path / "runs")
-    wait_rows(d / store.PROGRESS, 3, proc)  # past the random steps: a learn chunk takes seconds
-    time.sleep(0.5)  # inside that chunk
+    wait_rows(d / store.PROGRESS, 2, proc)  # the evaluation at 500 steps is written
+    time.sleep(0.3)  # inside the next chunk
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    # 0.3 s, not 50 ms: two SIGINTs that both arrive while the interpreter is inside one C call
+    # reach Python as one. (CI once saw a plain graceful stop here: the chunk was then 250 steps
+    # with 25 updates, a fraction of a second, and could end between the two signals.)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip().splitlines()[-1].startswith("error: interrupted"), err
