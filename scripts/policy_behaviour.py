@@ -2,11 +2,13 @@
 
     python scripts/policy_behaviour.py ~/paper-runs/MountainCarContinuous-v0/udrl/seed_0 [--episodes 10] [--noise 0.1]
 
-Loads the run's model (``Algorithm.load_final_state``) with the run's own configuration,
+Loads the run's model with the run's own configuration (``bench.trained.load_trained``),
 then runs deterministic evaluation episodes and, with ``--noise``, the same episodes with
 Gaussian action noise of that standard deviation (in action units, as DDPG's exploration
-noise). Prints per mode: mean return, mean |action|, mean action^2, episode length, and the
-maximum of the first observation coordinate (MountainCar's position; the flag is at 0.45).
+noise). Prints per mode: mean return, mean |action|, mean action^2, the mean action per
+component and the share of action components at a bound of the action box (a DDPG actor
+whose tanh layer saturated shows 1.0), episode length, and for Box observations the maximum
+of the first coordinate (MountainCar's position; the flag is at 0.45).
 For UDRL it also prints the standard deviation of its Gaussian head along the episodes,
 the noise its own sampled (training-time) actions carry.
 """
@@ -22,33 +24,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from algorithms import get_algorithm
 from algorithms.base import RewardAwarePolicy
-from bench import store
-from bench.config import EnvSettings, build_algo_config
 from bench.evaluation import eval_seeds
-from bench.runner import env_info_for
+from bench.trained import load_trained
 from envs import make_env
 
 
-def load(run_dir: Path):
-    cfg = store.read_json(run_dir / store.CONFIG)
-    cls = get_algorithm(cfg["algo"])
-    settings = EnvSettings(env_id=cfg["env_id"], **{k: (tuple(v) if isinstance(v, list) else v)
-                                                    for k, v in cfg["protocol"].items()})
-    algo_cfg = build_algo_config(cls.Config, cfg["hyperparameters"])
-    env_id = cfg["env_id"]
-    info = env_info_for(env_id, settings, make_env(env_id))
-    algo = cls(lambda **kw: make_env(env_id, survival_bonus=settings.survival_bonus, **kw), cfg["seed"], algo_cfg,
-               info)
-    algo.load_final_state(store.load_checkpoint(run_dir / store.MODEL)["algo"])
-    return algo, cfg
+def _batch(obs):
+    """One observation as a batch of one (a goal env's dict observation per key)."""
+    return {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else obs[None]
 
 
 def episodes(algo, env_id: str, seeds: list[int], noise: float, rng: np.random.Generator) -> dict[str, float]:
     env = make_env(env_id)
     low, high = env.action_space.low, env.action_space.high
-    rets, lens, absa, sqa, maxx, stds = [], [], [], [], [], []
+    rets, lens, absa, sqa, maxx, stds, every = [], [], [], [], [], [], []
     for seed in seeds:
         policy = algo.policy()
         obs, _ = env.reset(seed=seed)
@@ -57,7 +47,7 @@ def episodes(algo, env_id: str, seeds: list[int], noise: float, rng: np.random.G
         ret, n, done, acts, xs = 0.0, 0, False, [], []
         while not done:
             if isinstance(policy, RewardAwarePolicy):
-                a = np.asarray(policy.act(obs[None], np.arange(1)))[0]
+                a = np.asarray(policy.act(_batch(obs), np.arange(1)))[0]
                 if hasattr(algo, "_numpy_params"):  # UDRL: the std of its Gaussian head here
                     from algorithms.udrl import _numpy_forward
 
@@ -66,7 +56,7 @@ def episodes(algo, env_id: str, seeds: list[int], noise: float, rng: np.random.G
                                                 algo._scale(policy.d_r, policy.d_h).astype(np.float64))
                     stds.append(float(np.exp(log_std).mean() * (high - low).mean() / 2))
             else:
-                a = np.asarray(policy(obs[None]))[0]
+                a = np.asarray(policy(_batch(obs)))[0]
             if noise:
                 a = np.clip(a + noise * rng.standard_normal(a.shape), low, high)
             obs, r, term, trunc, _ = env.step(a)
@@ -74,13 +64,21 @@ def episodes(algo, env_id: str, seeds: list[int], noise: float, rng: np.random.G
                 policy.observe(np.array([r]), np.arange(1))
             ret, n, done = ret + float(r), n + 1, term or trunc
             acts.append(a)
-            xs.append(float(np.ravel(obs)[0]))
+            if not isinstance(obs, dict):
+                xs.append(float(np.ravel(obs)[0]))
         acts = np.asarray(acts)
+        every.append(acts)
         rets.append(ret), lens.append(n), absa.append(float(np.abs(acts).mean())), sqa.append(float((acts ** 2).mean()))
-        maxx.append(max(xs))
+        if xs:
+            maxx.append(max(xs))
+    acts = np.concatenate(every)
+    span = 1e-3 * (high - low)
     out = {"return": float(np.mean(rets)), "return_std": float(np.std(rets)), "length": float(np.mean(lens)),
            "mean_abs_action": float(np.mean(absa)), "mean_sq_action": float(np.mean(sqa)),
-           "max_obs0": float(np.mean(maxx))}
+           "mean_action": np.round(acts.mean(0), 3).tolist(),
+           "saturated": float(np.mean((acts <= low + span) | (acts >= high - span)))}
+    if maxx:
+        out["max_obs0"] = float(np.mean(maxx))
     if stds:
         out["gaussian_std"] = float(np.mean(stds))
     return out
@@ -94,12 +92,13 @@ def main() -> int:
     args = p.parse_args()
     torch.set_num_threads(1)
     for run_dir in args.runs:
-        algo, cfg = load(run_dir)
-        seeds = eval_seeds(cfg["seed"], 10_000, args.episodes)
+        algo, _ = load_trained(run_dir)
+        env_id = algo.env_info.env_id
+        seeds = eval_seeds(algo.seed, 10_000, args.episodes)
         rng = np.random.default_rng(0)
-        row = {"run": str(run_dir), "deterministic": episodes(algo, cfg["env_id"], seeds, 0.0, rng)}
+        row = {"run": str(run_dir), "deterministic": episodes(algo, env_id, seeds, 0.0, rng)}
         if args.noise:
-            row[f"noise {args.noise:g}"] = episodes(algo, cfg["env_id"], seeds, args.noise, rng)
+            row[f"noise {args.noise:g}"] = episodes(algo, env_id, seeds, args.noise, rng)
         print(json.dumps(row))
     return 0
 
