@@ -175,6 +175,28 @@ def algorithm_code(algo: str, config: BenchConfig | None = None) -> dict[str, An
     return code_identity(config.entry(algo) if config is not None else registry_entry(algo))
 
 
+def run_code_today(run_dir: Path, config: BenchConfig | None = None) -> str | None:
+    """This checkout's code hash for the algorithm a stored run names: the configuration's
+    entry for the run's name, else what the run's config.json records (the base of a variant,
+    as for a `bench tune` configuration, or a plugin's class path). None when neither
+    resolves (an algorithm this checkout does not have)."""
+    from bench import store
+
+    name = Path(run_dir).parent.name
+    try:
+        return algorithm_code(name, config)["hash"]
+    except (BenchError, KeyError, ImportError):
+        pass
+    try:
+        recorded = store.read_json(Path(run_dir) / store.CONFIG)
+        base = (recorded.get("variant") or {}).get("base")
+        if isinstance(recorded.get("class"), str):
+            return code_identity(recorded["class"])["hash"]
+        return algorithm_code(base, config)["hash"] if isinstance(base, str) else None
+    except (BenchError, KeyError, ImportError, OSError, AttributeError):
+        return None
+
+
 def stored_code_hash(meta: dict[str, Any]) -> str | None:
     """The code hash a run's meta.json records (None for runs made before provenance)."""
     code = meta.get("code")

@@ -19,7 +19,7 @@ from bench import lease as leases
 from bench import store
 from bench.config import BenchConfig
 from bench.errors import BenchError
-from bench.provenance import algorithm_code, code_hashes
+from bench.provenance import code_hashes, run_code_today
 
 
 def cell_state(d: Path) -> tuple[str, dict]:
@@ -72,7 +72,7 @@ def status_table(runs_dir: Path, config: BenchConfig | None = None) -> str:
     versions: dict[Path, set[str]] = {}
     for d in dirs:
         versions.setdefault(d.parent, set()).update(code[d] or ["unknown"])
-    today = {algo: _code_today(algo, config) for algo in {d.parent.name for d in dirs}} if config else {}
+    today = {d: run_code_today(d, config) for d in dirs} if config else {}
     n_other = 0
     for d in dirs:
         state, status = cell_state(d)
@@ -89,7 +89,7 @@ def status_table(runs_dir: Path, config: BenchConfig | None = None) -> str:
             note += f"{'; ' if note else ''}mixed code: resumed after an edit ({len(set(code[d]))} versions)"
         elif len(versions[d.parent]) > 1:
             note += f"{'; ' if note else ''}code {(code[d] or ['unknown'])[-1][:8]} (seeds differ)"
-        current = today.get(d.parent.name)
+        current = today.get(d)
         if current is not None and (d / store.CONFIG).exists() and (code[d] or [None])[-1] != current:
             n_other += 1
             note += f"{'; ' if note else ''}other code than this checkout's"
@@ -105,14 +105,6 @@ def status_table(runs_dir: Path, config: BenchConfig | None = None) -> str:
         lines.append(f"{n_other} runs were made by other code than this checkout's "
                      f"(bench run --fresh redoes them)")
     return "\n".join(lines)
-
-
-def _code_today(algo: str, config: BenchConfig) -> str | None:
-    """This checkout's code hash of ``algo`` (None: not an algorithm this configuration knows)."""
-    try:
-        return algorithm_code(algo, config)["hash"]
-    except (BenchError, KeyError, ImportError):
-        return None
 
 
 def _code_of(d: Path) -> list[str]:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from bench import store
 from bench.config import BenchConfig, load_config
-from bench.provenance import algorithm_code, code_hashes
+from bench.errors import BenchError
+from bench.provenance import code_hashes, run_code_today
 
 SMALL_FILES = ("config.json", "meta.json", "progress.csv", "final.json", "sweep.csv", "status.json", "skills.csv")
 
@@ -28,7 +29,7 @@ SMALL_FILES = ("config.json", "meta.json", "progress.csv", "final.json", "sweep.
 def made_by_current_code(run: Path, config: BenchConfig) -> bool:
     """Every code hash the run's meta.json records is today's code of its algorithm."""
     hashes = code_hashes(store.read_json(run / store.META))
-    return bool(hashes) and set(hashes) == {algorithm_code(run.parent.name, config)["hash"]}
+    return bool(hashes) and set(hashes) == {run_code_today(run, config)}
 
 
 def publish(src: Path, dest: Path, envs: set[str] | None = None, algos: set[str] | None = None,
@@ -79,8 +80,12 @@ def main() -> int:
         return 2
     envs = set(args.env.split(",")) if args.env else None
     algos = set(args.algo.split(",")) if args.algo else None
-    for d in publish(args.src, args.dest, envs, algos, load_config() if args.current_code else None):
-        print(d)
+    try:
+        for d in publish(args.src, args.dest, envs, algos, load_config() if args.current_code else None):
+            print(d)
+    except BenchError as exc:  # e.g. an unreadable meta.json: one line, and what was copied stays
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

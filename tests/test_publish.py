@@ -43,3 +43,30 @@ def test_publishes_small_files_of_complete_runs_filtered_and_by_todays_code(tmp_
     out = publish(str(runs), str(dest))  # without --current-code the older run is published too
     assert out.stdout.split() == [str(dest / IP / "ars" / "seed_1")]
     assert publish(str(runs), str(dest)).stdout == ""  # identical files: nothing rewritten
+
+
+def test_tune_configurations_are_checked_against_todays_code_of_their_base(tmp_path):
+    """A `bench tune` configuration is no name of benchmark.toml: its code is its base's,
+    read from the run's config.json (publish --current-code and bench status both)."""
+    runs, dest = tmp_path / "runs", tmp_path / "published"
+    out = run_cli("tune", "--algo", "ars", "--env", IP, "--grid", "step_size=0.01,0.001", "--seeds", "1",
+                  "--budget", "1000", "--runs-dir", str(runs), "--no-progress", "--workers", "1")
+    assert out.returncode == 0, out.stderr
+    made = sorted((runs / IP).glob("ars~*/seed_0"))
+    assert len(made) == 2
+    meta_file = made[1] / "meta.json"  # as if older code had made this configuration
+    meta = json.loads(meta_file.read_text())
+    meta["code"]["hash"] = "0" * 64
+    meta.pop("code_history", None)
+    meta_file.write_text(json.dumps(meta))
+
+    out = publish(str(runs), str(dest), "--current-code")
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout.split() == [str(dest / made[0].relative_to(runs))]
+
+    status = run_cli("status", "--runs-dir", str(runs))
+    assert status.returncode == 0, status.stderr
+    flagged = [line for line in status.stdout.splitlines()
+               if line.startswith(IP) and "other code than this checkout's" in line]
+    assert len(flagged) == 1 and made[1].parent.name in flagged[0], status.stdout
+    assert "1 runs were made by other code" in status.stdout, status.stdout
