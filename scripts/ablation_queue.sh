@@ -11,6 +11,11 @@
 # Resumable like the paper queue; one cell at a time at the lowest priority.
 #
 #   nohup bash scripts/ablation_queue.sh > ~/ablation-runs/queue.log 2>&1 &
+#   python scripts/publish_runs.py --current-code --env InvertedPendulum-v2 ~/ablation-runs results/tune
+#   python scripts/publish_runs.py --current-code --env Swimmer-v3,Hopper-v3 ~/ablation-runs results/ablations
+#
+# On a fresh machine, first copy the published runs in (`cp -r results/tune/* results/ablations/*
+# ~/ablation-runs/`): complete configurations and seeds are then skipped.
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-$HOME/ablation-runs}
