@@ -1,7 +1,8 @@
 """``bench tune``: the paper's tuning protocol as a command (PoliGen paper, appendix C.2).
 
 Every configuration of a grid runs over the same seeds and budget; the best is the one with
-the highest mean final return. Each configuration is a variant of the algorithm
+the highest mean final return (ties, as at a task's ceiling, go to the higher mean return
+over the whole learning curve: the configuration that learns faster). Each configuration is a variant of the algorithm
 (:class:`bench.config.Variant`, named ``<algo>~key=value~...``), run by the common runner:
 stored under ``runs/<env>/<variant>/``, resumable, skipped when finished, on the local pool
 or Ray. The ranking (configuration, mean final return with its 95% bootstrap CI, seeds) and
@@ -145,6 +146,16 @@ def tune(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any], 
     return results, outcomes
 
 
+def order(ranking: pd.DataFrame) -> pd.DataFrame:
+    """Rank configurations: the highest mean final return first (the paper's protocol); ties,
+    common where several configurations reach a task's ceiling, by the higher mean return
+    over the whole learning curve, then by name. Adds the ``rank`` column."""
+    ranking = ranking.sort_values(["mean", "curve_mean", "configuration"], ascending=[False, False, True],
+                                  na_position="last", ignore_index=True)
+    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+    return ranking
+
+
 def _rank(cfg: BenchConfig, algo: str, env_id: str, variants: dict[str, Variant],
           configurations: list[dict[str, Any]], runs_dir: Path, reps: int) -> TuneResult:
     from analysis import stats, tables
@@ -153,6 +164,9 @@ def _rank(cfg: BenchConfig, algo: str, env_id: str, variants: dict[str, Variant]
     rs = load_runs(runs_dir, [env_id], list(variants))
     fs = stats.final_return_stats(rs.finals, reps=reps) if not rs.finals.empty else pd.DataFrame()
     fs = fs.set_index("algo") if not fs.empty else fs
+    # the tie-breaker: each run's mean return over all its evaluations, averaged over seeds
+    curve = (rs.evals.groupby(["algo", "seed"])["eval_return_mean"].mean().groupby("algo").mean()
+             if not rs.evals.empty else pd.Series(dtype=float))
     rows = []
     for name, overrides in zip(variants, configurations):
         have = name in fs.index if not fs.empty else False
@@ -161,10 +175,9 @@ def _rank(cfg: BenchConfig, algo: str, env_id: str, variants: dict[str, Variant]
                      "variant": name, "seeds": int(r["n"]) if have else 0,
                      "mean": float(r["mean"]) if have else math.nan, "std": float(r["std"]) if have else math.nan,
                      "lo": float(r["mean_lo"]) if have else math.nan, "hi": float(r["mean_hi"]) if have else math.nan,
-                     "se": float(r["mean_se"]) if have else math.nan})
-    ranking = pd.DataFrame(rows).sort_values(["mean", "configuration"], ascending=[False, True],
-                                             na_position="last", ignore_index=True)
-    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+                     "se": float(r["mean_se"]) if have else math.nan,
+                     "curve_mean": float(curve.get(name, math.nan)) if have else math.nan})
+    ranking = order(pd.DataFrame(rows))
     out = Path(runs_dir) / "_tune" / env_id / algo  # "_": not an env directory of the run store
     out.mkdir(parents=True, exist_ok=True)
     ranking.to_csv(out / "ranking.csv", index=False)
@@ -173,16 +186,22 @@ def _rank(cfg: BenchConfig, algo: str, env_id: str, variants: dict[str, Variant]
         "mean final return [95% CI]": [f"{tables._fmt(m, tables._digits(m))} {tables._interval(lo, hi, se, m)}"
                                        if m == m else "no complete run" for m, lo, hi, se in
                                        zip(ranking["mean"], ranking["lo"], ranking["hi"], ranking["se"])],
+        "mean return over the curve": [tables._fmt(c, tables._digits(c)) if c == c else "" for c in
+                                       ranking["curve_mean"]],
         "seeds": ranking["seeds"]})
-    (out / "ranking.md").write_text(tables.to_markdown(shown) + "\n")
+    tied = int((ranking["mean"] == ranking["mean"].iloc[0]).sum())
+    note = (f"\n{tied} configurations tie at the best mean final return; among them, the higher mean "
+            f"return over the whole learning curve (faster learning) ranks first.\n" if tied > 1 else "")
+    (out / "ranking.md").write_text(tables.to_markdown(shown) + "\n" + note)
     best = ranking.iloc[0]
     if best["seeds"] == 0:
         best_toml = "# no configuration has a complete run yet\n"
     else:
         # the env's table as it should read: its other overrides kept, the tuned values set
         params = {**cfg.algo_env_overrides.get(algo, {}).get(env_id, {}), **variants[best["variant"]].params}
+        tie = f"; {tied} tie there, this one learns fastest (mean over the curve)" if tied > 1 else ""
         best_toml = (f"# bench tune: best of {len(ranking)} configurations by mean final return over "
-                     f"{best['seeds']} seeds ({best['mean']:.4g}); paste into benchmark.toml\n"
+                     f"{best['seeds']} seeds ({best['mean']:.4g}{tie}); paste into benchmark.toml\n"
                      f'[algos.{algo}.env."{env_id}"]\n'
                      + "".join(f"{k} = {toml_value(v)}\n" for k, v in params.items()))
     (out / "best.toml").write_text(best_toml)

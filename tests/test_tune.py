@@ -14,7 +14,7 @@ import pytest
 
 from bench.config import load_config
 from bench.errors import BenchError
-from bench.tune import grid_configurations, parse_grid, variant_name
+from bench.tune import grid_configurations, order, parse_grid, variant_name
 from tests.conftest import PROJECT, run_cli
 from tests.test_cli import assert_one_clean_error
 
@@ -90,3 +90,14 @@ def test_tune_ranks_writes_skips_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     cols = ["configuration", "mean", "lo", "hi", "seeds"]
     pd.testing.assert_frame_equal(pd.read_csv(killed / "_tune" / IP / "ars" / "ranking.csv")[cols], ranking[cols])
+
+
+def test_ties_at_the_ceiling_go_to_the_faster_learner():
+    """Several ARS configurations end at InvertedPendulum's 1000 on every seed: the one with
+    the higher mean return over its curve ranks first; configurations without runs last."""
+    nan = float("nan")
+    ranked = order(pd.DataFrame({"configuration": ["a", "b", "c", "d", "e"],
+                                 "mean": [1000.0, 1000.0, 990.0, nan, 1000.0],
+                                 "curve_mean": [700.0, 850.0, 900.0, nan, 850.0]}))
+    assert list(ranked["configuration"]) == ["b", "e", "a", "c", "d"]
+    assert list(ranked["rank"]) == [1, 2, 3, 4, 5]
