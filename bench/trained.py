@@ -18,7 +18,8 @@ import gymnasium as gym
 
 from algorithms import Algorithm, get_algorithm, load_algorithm
 from bench import store
-from bench.config import BenchError, EnvSettings, build_algo_config
+from bench.config import EnvSettings, build_algo_config
+from bench.errors import BenchError
 from bench.runner import env_info_for
 from envs import make_env
 
