@@ -7,7 +7,9 @@
 # per episode, however short: measured 19 env-steps/s over the first 5k steps, so up to
 # ~45 CPU-min per run, ~19 CPU-h for the 25). Cheapest complete deliverable first: the grid
 # (315 runs; ARS on InvertedPendulum at 100k costs 29 CPU-s a run: ~2.5 CPU-h), then the
-# Swimmer figures (25 runs, ~4 CPU-h), then Hopper's.
+# Swimmer figures (25 runs, ~4 CPU-h), then Hopper's. The figures run seed by seed (every
+# variant's seed 0, then every variant's seed 1, ...), so that a queue cut off by the end of
+# a session leaves all five variants with the same seeds: a comparison, not five lopsided cells.
 # Resumable like the paper queue; one cell at a time at the lowest priority.
 #
 #   nohup bash scripts/ablation_queue.sh > ~/ablation-runs/queue.log 2>&1 &
@@ -27,5 +29,8 @@ step() {
 }
 ABLATIONS=poligen,poligen_noweight,poligen_noscale,poligen_noweight_noscale,poligen_drive0
 step tune --algo ars --env InvertedPendulum-v2 --seeds 5
-step run --algo $ABLATIONS --env Swimmer-v3 --seeds 5 --budget 300000
-step run --algo $ABLATIONS --env Hopper-v3 --seeds 5 --budget 50000
+for env_budget in Swimmer-v3:300000 Hopper-v3:50000; do
+    for seed in 0 1 2 3 4; do
+        step run --algo $ABLATIONS --env "${env_budget%:*}" --seed-list $seed --budget "${env_budget#*:}"
+    done
+done
