@@ -25,8 +25,8 @@ FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 def cell_at(runs: list[pd.DataFrame], budget: float, column: str, window: int) -> np.ndarray:
-    """Each run's mean of ``column`` over its last ``window`` evaluations at or before ``budget``."""
-    return np.array([p.loc[p["env_steps"] <= budget, column].dropna().tail(window).mean() for p in runs])
+    """Each run's mean of ``column`` over its last ``window`` evaluations due at or before ``budget``."""
+    return np.array([p.loc[p["eval_step"] <= budget, column].dropna().tail(window).mean() for p in runs])
 
 
 def main(argv: list[str] | None = None) -> int:

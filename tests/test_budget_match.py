@@ -13,7 +13,7 @@ def fake_cell(root, returns_at: list[float]):
     for seed in range(10):
         run = root / "InvertedPendulum-v2" / "ars" / f"seed_{seed}"
         run.mkdir(parents=True)
-        lines = ["env_steps,eval_return_mean,train_last_return"]
+        lines = ["eval_step,eval_return_mean,train_last_return"]
         for i in range(101):
             ret = returns_at[min(i // 10, len(returns_at) - 1)] + seed  # a spread of 3.0 over seeds
             lines.append(f"{i * 1000},{ret},{ret / 2}")
