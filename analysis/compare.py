@@ -231,6 +231,8 @@ class Comparison:
     reps: int = bootstrap.REPS
     seed: int = bootstrap.SEED
     allow_mismatch: bool = False
+    #: environments left out because their cells differ (``skip_mismatch``)
+    skipped: list[str] = field(default_factory=list)
 
 
 def seed_text(seeds: list[int]) -> str:
@@ -288,7 +290,8 @@ def _fmt_value(v: Any) -> str:
 
 
 def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: list[str] | None = None, *,
-            reps: int = bootstrap.REPS, seed: int = bootstrap.SEED, allow_mismatch: bool = False) -> Comparison:
+            reps: int = bootstrap.REPS, seed: int = bootstrap.SEED, allow_mismatch: bool = False,
+            skip_mismatch: bool = False) -> Comparison:
     """Compare algorithm ``x`` with ``y`` on the runs under ``runs_dir``.
 
     :param config: the benchmark configuration (reference scores of the aggregate)
@@ -297,6 +300,8 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
     :param reps: bootstrap resamples of every interval
     :param seed: base seed of the bootstrap (:mod:`analysis.bootstrap`)
     :param allow_mismatch: compare cells whose budget, protocol or seed lists differ
+    :param skip_mismatch: leave such environments out, each listed in the notes, instead of
+        refusing (the README's generated comparison, while a cell is still running)
     :raises BenchError: see the module docstring
     """
     runs_dir = Path(runs_dir)
@@ -352,6 +357,16 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
                          f"{y}: {seed_text(cell_seeds[(e, y)])})")
         if diffs:
             mismatch_of[e] = ", ".join(diffs)
+    skipped: list[str] = []
+    if mismatch_of and skip_mismatch and not allow_mismatch:
+        notes += [f"{e}: not compared ({m})" for e, m in mismatch_of.items()]
+        skipped = list(mismatch_of)
+        env_list = [e for e in env_list if e not in mismatch_of]
+        if not env_list:
+            raise BenchError(f"cannot compare {x} with {y}: no environment where their cells match "
+                             f"({' | '.join(f'{e}: {m}' for e, m in mismatch_of.items())})")
+        finals = finals[finals["env_id"].isin(env_list)]
+        mismatch_of = {}
     mismatches = [f"{e}: {m}" for e, m in mismatch_of.items()]
     if mismatches and not allow_mismatch:
         raise BenchError(f"cannot compare {x} with {y}: {' | '.join(mismatches)} "
@@ -406,7 +421,7 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
     frame["sentence"] = [_sentence(r) for r in frame.to_dict("records")]
     return Comparison(x=x, y=y, runs_dir=runs_dir, rows=frame[COLUMNS], mismatches=mismatches, notes=notes,
                       warnings=few_seeds, protocols=protocols, references=references, reps=reps, seed=seed,
-                      allow_mismatch=allow_mismatch)
+                      allow_mismatch=allow_mismatch, skipped=skipped)
 
 
 # --------------------------------------------------------------------- words and formats

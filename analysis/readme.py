@@ -17,7 +17,9 @@ Kinds of block:
 
 ``bench report --runs-dir DIR --readme FILE`` rewrites only the blocks the report produced
 from DIR: ``results`` when DIR has return-task runs, ``goals`` when it has goal runs, a
-``compare`` block when both of its methods have complete runs on a common environment.
+``compare`` block when both of its methods have complete runs on a common environment
+(environments whose two cells differ in seeds, budget or protocol, as while a cell is still
+running, are left out, and the block's command names the environments it compares).
 Every other block is left as it is, so blocks made from different runs directories live in
 one file. Errors (an unreadable file, a marker without its partner, an unknown or repeated
 block, a file with no place for anything the report produced, a comparison ``bench
@@ -198,7 +200,10 @@ def produce(blocks: list[Block], t1: pd.DataFrame, goal_results: goals.GoalResul
             continue
         shown = common if envs else None
         try:
-            c = compare.compare(runs_dir, config, x, y, shown, reps=reps, seed=seed)
+            c = compare.compare(runs_dir, config, x, y, shown, reps=reps, seed=seed, skip_mismatch=True)
+            if c.skipped:  # a cell still running: the block names the environments it compares
+                shown = [e for e in common if e not in c.skipped]
+                c = compare.compare(runs_dir, config, x, y, shown, reps=reps, seed=seed)
         except BenchError as exc:
             raise BenchError(f"the README's {block.label}: {exc}") from None
         out[block.key] = compare_block(c, shown)

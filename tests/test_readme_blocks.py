@@ -138,6 +138,23 @@ def test_refused_comparison_is_an_error_and_leaves_the_file(dirs, tmp_path):
     assert path.read_text() == readme_text()
 
 
+def test_a_cell_still_running_leaves_its_environment_out_of_the_comparison(tmp_path):
+    runs = tmp_path / "runs"
+    synthetic.write_benchmark(runs, ENVS, ["ars"], 3, n_evals=8, final_window=3)
+    synthetic.write_benchmark(runs, ENVS[:1], ["udrl"], 3, n_evals=8, final_window=3)
+    synthetic.write_benchmark(runs, ENVS[1:], ["udrl"], 2, n_evals=8, final_window=3)  # seeds 0-1 of 3 so far
+    path = tmp_path / "README.md"
+    path.write_text(readme_text())
+    assert run_report(runs, tmp_path / "out", path) == 0
+    cmp = between(path.read_text(), "compare", "ars vs udrl")
+    command = cmp.split("$ ", 1)[1].split("\n", 1)[0]
+    assert command.endswith(f"--env {ENVS[0]} --reps 200")  # the block names what it compares
+    assert ENVS[1] not in cmp.split(command, 1)[1]
+    printed = run_cli(*command.split()[1:])  # and is what that command prints
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == cmp.split(command + "\n", 1)[1].rsplit("```", 1)[0]
+
+
 def test_cli_error_is_one_line_and_nonzero(dirs, tmp_path):
     path = tmp_path / "README.md"
     path.write_text(f"{start_marker('goals')}\n")
