@@ -35,11 +35,12 @@ interval's identity (:mod:`analysis.bootstrap`): the same command gives the same
 
 from __future__ import annotations
 
+
 import io
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -300,8 +301,9 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
     :param reps: bootstrap resamples of every interval
     :param seed: base seed of the bootstrap (:mod:`analysis.bootstrap`)
     :param allow_mismatch: compare cells whose budget, protocol or seed lists differ
-    :param skip_mismatch: leave such environments out, each listed in the notes, instead of
-        refusing (the README's generated comparison, while a cell is still running)
+    :param skip_mismatch: leave such environments out (listed in ``skipped``) instead of
+        refusing: the result is the comparison on the others, as ``envs`` would give it (the
+        README's generated comparison, while a cell is still running)
     :raises BenchError: see the module docstring
     """
     runs_dir = Path(runs_dir)
@@ -357,16 +359,14 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
                          f"{y}: {seed_text(cell_seeds[(e, y)])})")
         if diffs:
             mismatch_of[e] = ", ".join(diffs)
-    skipped: list[str] = []
     if mismatch_of and skip_mismatch and not allow_mismatch:
-        notes += [f"{e}: not compared ({m})" for e, m in mismatch_of.items()]
-        skipped = list(mismatch_of)
-        env_list = [e for e in env_list if e not in mismatch_of]
-        if not env_list:
+        # exactly what `bench compare --env <the matching ones>` gives, computed once
+        rest = [e for e in env_list if e not in mismatch_of]
+        if not rest:
             raise BenchError(f"cannot compare {x} with {y}: no environment where their cells match "
                              f"({' | '.join(f'{e}: {m}' for e, m in mismatch_of.items())})")
-        finals = finals[finals["env_id"].isin(env_list)]
-        mismatch_of = {}
+        return replace(compare(runs_dir, config, x, y, rest, reps=reps, seed=seed),
+                                   skipped=list(mismatch_of))
     mismatches = [f"{e}: {m}" for e, m in mismatch_of.items()]
     if mismatches and not allow_mismatch:
         raise BenchError(f"cannot compare {x} with {y}: {' | '.join(mismatches)} "
@@ -421,7 +421,7 @@ def compare(runs_dir: Path | str, config: BenchConfig, x: str, y: str, envs: lis
     frame["sentence"] = [_sentence(r) for r in frame.to_dict("records")]
     return Comparison(x=x, y=y, runs_dir=runs_dir, rows=frame[COLUMNS], mismatches=mismatches, notes=notes,
                       warnings=few_seeds, protocols=protocols, references=references, reps=reps, seed=seed,
-                      allow_mismatch=allow_mismatch, skipped=skipped)
+                      allow_mismatch=allow_mismatch)
 
 
 # --------------------------------------------------------------------- words and formats

@@ -203,7 +203,6 @@ def produce(blocks: list[Block], t1: pd.DataFrame, goal_results: goals.GoalResul
             c = compare.compare(runs_dir, config, x, y, shown, reps=reps, seed=seed, skip_mismatch=True)
             if c.skipped:  # a cell still running: the block names the environments it compares
                 shown = [e for e in common if e not in c.skipped]
-                c = compare.compare(runs_dir, config, x, y, shown, reps=reps, seed=seed)
         except BenchError as exc:
             raise BenchError(f"the README's {block.label}: {exc}") from None
         out[block.key] = compare_block(c, shown)
