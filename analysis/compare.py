@@ -35,7 +35,6 @@ interval's identity (:mod:`analysis.bootstrap`): the same command gives the same
 
 from __future__ import annotations
 
-
 import io
 import json
 import math
