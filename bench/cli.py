@@ -50,6 +50,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="benchmark definition (default: ./benchmark.toml, else the project's own)")
 
 
+def _protocol_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--eval-interval", type=_positive_int,
+                   help="override the evaluation interval (training env steps), e.g. for a reduced --budget")
+    p.add_argument("--final-window", type=_positive_int,
+                   help="override how many of the last evaluations the final return averages")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bench", description="Comparative benchmark for goal- and return-conditioned RL.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -63,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
     run.add_argument("--suite", choices=["paper"], help="every env x algo of benchmark.toml")
     run.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
+    _protocol_options(run)
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                      help="parallel runs (default: cores)")
     run.add_argument("--fresh", action="store_true",
@@ -117,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first N seeds of the config's list (default 5, as the paper)")
     group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
     tune.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
+    _protocol_options(tune)
     tune.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs")
     tune.add_argument("--no-progress", action="store_true", help="no live progress display")
     tune.add_argument("--executor", choices=["local", "ray"], default="local")
@@ -165,6 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.algo or not args.env:
             raise BenchError("bench run: give --algo and --env (or --suite paper)")
         algos, envs = args.algo, args.env
+    config = config.with_protocol(envs, eval_interval=args.eval_interval, final_window=args.final_window)
     for a in algos:
         config.algorithm(a)
     if args.seed_list:
@@ -322,7 +332,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from bench.runner import Cell, env_settings, stop_requested
     from bench.tune import grid_configurations, parse_grid, tune, variant_name
 
-    config = _load(args)
+    config = _load(args).with_protocol(args.env, eval_interval=args.eval_interval, final_window=args.final_window)
     config.algorithm(args.algo)
     grid = parse_grid(args.grid) if args.grid else config.tune.get(args.algo)
     if not grid:

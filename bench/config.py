@@ -168,6 +168,22 @@ class BenchConfig:
             out["plugin"] = plugin_package(entry)
         return out
 
+    def with_protocol(self, env_ids: list[str], **changes: int) -> "BenchConfig":
+        """This configuration with protocol fields (``eval_interval``, ``final_window``) set on
+        ``env_ids``, as the command line's overrides do for a quick or reduced-budget run.
+        The runs record the resolved protocol in config.json, so they resume only under the
+        same overrides."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            return self
+        for key, value in changes.items():
+            if key not in ("eval_interval", "final_window") or isinstance(value, bool) or not isinstance(value, int) \
+                    or value < 1:
+                raise BenchError(f"protocol override {key}={value!r}: expected eval_interval or final_window, "
+                                 f"a positive integer")
+        envs = {**self.envs, **{e: dataclasses.replace(self.env(e), **changes) for e in env_ids}}
+        return dataclasses.replace(self, envs=envs)
+
     def with_variants(self, variants: dict[str, Variant]) -> "BenchConfig":
         """This configuration plus ``variants`` (validated like ``[variants.*]`` tables)."""
         merged = {**self.variants, **variants}

@@ -36,6 +36,9 @@ def assert_one_clean_error(out, fragment: str) -> None:
     (["--algo", "ars", "--env", IP, "--seeds", "50"], "lists only 20 seeds"),
     (["--algo", "ars", "--env", IP, "--seed-list", "1,x"], "comma-separated"),
     (["--algo", "ars", "--env", IP, "--budget", "3000"], "different configuration"),
+    (["--algo", "ars", "--env", IP, "--budget", "2000", "--eval-interval", "500"], "different configuration"),
+    (["--algo", "ars", "--env", IP, "--eval-interval", "0"], "expected a positive integer, got '0'"),
+    (["--algo", "ars", "--env", IP, "--final-window", "x"], "expected a positive integer, got 'x'"),
     (["--algo", "ars", "--env", "CartPole-v1"], "continuous (Box) action space"),
 ])
 def test_bad_run_arguments(existing_runs, args, fragment):
@@ -92,3 +95,28 @@ def test_suite_pairs_only_compatible_algorithms_and_envs():
     pairs = _compatible([("InvertedPendulum-v2", "ars"), ("InvertedPendulum-v2", "her"),
                          ("Nav2D-v0", "her"), ("Nav2D-v0", "poligen")], load_config())
     assert pairs == [("InvertedPendulum-v2", "ars"), ("Nav2D-v0", "her")]
+
+
+def test_protocol_overrides_are_recorded_and_resumed_only_under_the_same_flags(tmp_path):
+    """--eval-interval / --final-window: a reduced-budget run evaluated densely. config.json and
+    final.json record them; the same command again trains nothing; without them the stored run
+    is another configuration (one error line, nothing touched)."""
+    args = ["run", "--algo", "ars", "--env", IP, "--seeds", "1", "--budget", "2000", "--eval-interval", "500",
+            "--final-window", "2", "--runs-dir", str(tmp_path), "--no-progress"]
+    out = run_cli(*args)
+    assert out.returncode == 0, out.stderr
+    d = store.run_dir(tmp_path, IP, "ars", 0)
+    protocol = store.read_json(d / store.CONFIG)["protocol"]
+    assert (protocol["budget"], protocol["eval_interval"], protocol["final_window"]) == (2000, 500, 2)
+    rows = store.read_rows(d / store.PROGRESS)
+    assert [r["eval_step"] for r in rows] == [0, 500, 1000, 1500, 2000]
+    final = store.read_json(d / store.FINAL)
+    assert final["final_window"] == 2
+    assert final["final_return"] == pytest.approx((rows[-1]["eval_return_mean"] + rows[-2]["eval_return_mean"]) / 2)
+    before = tree_digest(tmp_path)
+    again = run_cli(*args)
+    assert again.returncode == 0 and "1 already complete" in again.stderr, again.stderr
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--seeds", "1", "--budget", "2000",
+                  "--runs-dir", str(tmp_path), "--no-progress")
+    assert_one_clean_error(out, "different configuration")
+    assert tree_digest(tmp_path) == before
