@@ -26,10 +26,11 @@ def _digits(x: float) -> int:
     return 0 if a >= 100 else 1 if a >= 10 else 2
 
 
-def pm(mean: float, std: float) -> str:
-    """"mean ± std" with both at the precision the mean's magnitude calls for."""
+def pm(mean: float, std: float, n: int | None = None) -> str:
+    """"mean ± std" with both at the precision the mean's magnitude calls for; with ``n < 2``
+    seeds there is no spread to show, so "mean ± –"."""
     d = _digits(mean)
-    return f"{_fmt(mean, d)} ± {_fmt(std, d)}"
+    return f"{_fmt(mean, d)} ± " + ("–" if n is not None and n < 2 else _fmt(std, d))
 
 
 def interval_unit(se: float, point_unit: float) -> float:
@@ -156,7 +157,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
         shown = verdict + (f" (partial: {_steps(budget)} of {_steps(full)} steps)" if partial and p else "")
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
-            "final return (mean ± std)": pm(r.mean, r.std),
+            "final return (mean ± std)": pm(r.mean, r.std, r.n),
             "95% CI of mean": _interval(r.mean_lo, r.mean_hi, r.mean_se, r.mean),
             "IQM [95% CI]": f"{_fmt(r.iqm, _digits(r.mean))} {_interval(r.iqm_lo, r.iqm_hi, r.iqm_se, r.mean)}",
             "paper (mean ± std)": pm(p[0], p[1]) if p else "–",
@@ -301,7 +302,7 @@ def table1_latex(t1: pd.DataFrame) -> str:
                 theirs.append("")
                 continue
             r = r.iloc[0]
-            ours.append(_tex(pm(r["mean"], r["std"])) + f" (n={r['seeds']})")
+            ours.append(_tex(pm(r["mean"], r["std"], r["seeds"])) + f" (n={r['seeds']})")
             theirs.append(_interval(r["ci_lo"], r["ci_hi"], r["mean_se"], r["mean"])
                           + ("; paper " + _tex(pm(r["paper_mean"], r["paper_std"])) + ", " + _tex(r["verdict"])
                              + (" (partial)" if r["partial"] else "")

@@ -111,6 +111,13 @@ def test_welch_verdicts_on_the_issue_numbers():
     assert fidelity(1000.0, 0.0, 3, 1000.0, 0.0)[2] == "consistent"
 
 
+def test_one_seed_shows_no_spread():
+    from analysis.tables import pm
+
+    assert pm(321.7, 0.0, 1) == "322 ± –"
+    assert pm(321.7, 4.2, 3) == pm(321.7, 4.2) == "322 ± 4"
+
+
 def test_readme_results_block_is_generated(built, tmp_path):
     from analysis.readme import END, START, results_block, update_readme
 
