@@ -40,7 +40,9 @@ run --algo ddpg --env MountainCarContinuous-v0 --seeds 10
 run --algo poligen --env InvertedPendulum-v2 --seeds 10 --fresh
 run --algo ars --env Swimmer-v3,Hopper-v3 --seeds 10 --fresh
 run --algo udrl --env Swimmer-v3 --seeds 10
-run --algo poligen --env Swimmer-v3 --seeds 3 --fresh
+# PoliGen Swimmer runs its two missing seeds side by side (--workers 2, both cores, ~2 h):
+# a fresh machine keeps no checkpoint, so a 3M seed must finish inside one 3-hour session.
+run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2
 run --algo udrl --env Hopper-v3 --seeds 10
 run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000
 run --algo poligen --env Hopper-v3 --seeds 3 --fresh

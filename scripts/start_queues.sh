@@ -7,7 +7,10 @@
 # what is already published.
 #
 #   bash scripts/start_queues.sh          # then: tail -f ~/paper-runs/queue.log ~/ablation-runs/queue.log
+#   bash scripts/start_queues.sh paper    # only the reproduction (when it takes both cores itself)
 set -u
+WHICH=${1:-all}
+case $WHICH in all|paper|ablation) ;; *) echo "error: usage: start_queues.sh [all|paper|ablation]" >&2; exit 2;; esac
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/bench ] || { echo "error: no .venv: python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]'" >&2; exit 2; }
 copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not have at all
@@ -25,11 +28,11 @@ copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not h
 copy_in results/paper "$HOME/paper-runs"
 copy_in results/tune results/ablations "$HOME/ablation-runs"
 running() { pgrep -f "bash scripts/$1" > /dev/null; }
-if running paper_queue.sh; then echo "paper queue already running"; else
+if [ "$WHICH" = ablation ]; then :; elif running paper_queue.sh; then echo "paper queue already running"; else
     nohup bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1 &
     echo "paper queue started (log: ~/paper-runs/queue.log)"
 fi
-if running ablation_queue.sh; then echo "ablation queue already running"; else
+if [ "$WHICH" = paper ]; then :; elif running ablation_queue.sh; then echo "ablation queue already running"; else
     nohup bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1 &
     echo "ablation queue started (log: ~/ablation-runs/queue.log)"
 fi
