@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _protocol_options(run)
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                      help="parallel runs (default: cores)")
+    _threads_option(run)
     run.add_argument("--fresh", action="store_true",
                      help="discard the stored runs of the requested cells whose configuration or code differs from "
                           "today's (complete or not: files, checkpoint and results) and train them again from "
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
     _protocol_options(tune)
     tune.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs")
+    _threads_option(tune)
     tune.add_argument("--no-progress", action="store_true", help="no live progress display")
     tune.add_argument("--executor", choices=["local", "ray"], default="local")
     tune.add_argument("--ray-address", default=None)
@@ -155,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="torch threads of each run that starts (default 1; keep workers x threads <= cores). "
+                             "2 threads make a PoliGen run ~1.7x faster on 2 cores. A resumed run keeps the count it "
+                             "started with (recorded in meta.json): same seed and count, same curve")
+
+
 def _load(args: argparse.Namespace, check_algorithms: bool = True):
     from bench.config import load_config
 
@@ -175,6 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise BenchError("bench run: give --algo and --env (or --suite paper)")
         algos, envs = args.algo, args.env
     config = config.with_protocol(envs, eval_interval=args.eval_interval, final_window=args.final_window)
+    config = config.with_threads(args.threads)
     for a in algos:
         config.algorithm(a)
     if args.seed_list:
@@ -333,6 +343,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from bench.tune import grid_configurations, parse_grid, tune, variant_name
 
     config = _load(args).with_protocol(args.env, eval_interval=args.eval_interval, final_window=args.final_window)
+    config = config.with_threads(args.threads)
     config.algorithm(args.algo)
     grid = parse_grid(args.grid) if args.grid else config.tune.get(args.algo)
     if not grid:

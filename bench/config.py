@@ -101,6 +101,10 @@ class BenchConfig:
     """named variants: ``[variants.<name>]``"""
     tune: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     """default grids of ``bench tune``: algo -> {key (or "k1+k2" for a joint key): values}"""
+    threads: int = 1
+    """torch intra-op threads of each run that starts (``--threads``; not in benchmark.toml). A
+    resumed run keeps the count it started with: results are deterministic for a given count,
+    not across counts (matrix products split their sums differently)."""
 
     def env(self, env_id: str) -> EnvSettings:
         """Settings of ``env_id``: its own table, or the defaults for any other id."""
@@ -183,6 +187,14 @@ class BenchConfig:
                                  f"a positive integer")
         envs = {**self.envs, **{e: dataclasses.replace(self.env(e), **changes) for e in env_ids}}
         return dataclasses.replace(self, envs=envs)
+
+    def with_threads(self, threads: int | None) -> "BenchConfig":
+        """This configuration with runs that start using ``threads`` torch threads (None: unchanged)."""
+        if threads is None:
+            return self
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise BenchError(f"threads={threads!r}: expected a positive integer")
+        return dataclasses.replace(self, threads=threads)
 
     def with_variants(self, variants: dict[str, Variant]) -> "BenchConfig":
         """This configuration plus ``variants`` (validated like ``[variants.*]`` tables)."""

@@ -367,10 +367,13 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     algo_cfg = build_algo_config(cls.Config, config.hyperparameters(cell.algo, cell.env_id),
                                  path=config.path, where=f"algos.{cell.algo}")
 
-    torch.set_num_threads(1)
     seed_everything(cell.seed)
     resuming = (d / store.CHECKPOINT).exists()
     meta = store.read_json(d / store.META) if (resuming and (d / store.META).exists()) else {}
+    # a resumed run keeps its thread count (runs before the option existed used one thread):
+    # the same seed and count give the same curve, another count a slightly different one
+    threads = int(meta.get("torch_threads", 1)) if resuming else config.threads
+    torch.set_num_threads(threads)
     code = algorithm_code(cell.algo, config)
     history = code_hashes(meta) if resuming else []
     if not history or history[-1] != code["hash"]:
@@ -387,6 +390,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "argv": sys.argv,
+        "torch_threads": threads,
     })
     meta.setdefault("started_at", time.time())
     if resuming:

@@ -24,7 +24,7 @@ RUNS=${RUNS:-$HOME/ablation-runs}
 mkdir -p "$RUNS"
 step() {
     echo "$(date -u +%FT%TZ) start: $*"
-    nice -n 19 .venv/bin/bench "$@" --runs-dir "$RUNS" --workers 1 --no-progress
+    nice -n 19 .venv/bin/bench "$1" --runs-dir "$RUNS" --workers 1 --no-progress "${@:2}"  # later flags win
     echo "$(date -u +%FT%TZ) end ($?): $*"
 }
 ABLATIONS=poligen,poligen_noweight,poligen_noscale,poligen_noweight_noscale,poligen_drive0
@@ -35,6 +35,9 @@ done
 # Hopper at 50k: evaluated every 2k steps (25 points; Hopper's own 10k would give 5) and scored
 # over the last 5 evaluations (42k-50k), so the figure is a curve and the final return is the
 # end of the run, not most of it (decided 2026-12-01, before any Hopper ablation run existed).
+# Hopper: the five variants of a seed on two workers (from 2026-12-02 this queue runs after the
+# paper queue, with both cores).
 for seed in 0 1 2 3 4; do
-    step run --algo $ABLATIONS --env Hopper-v3 --seed-list $seed --budget 50000 --eval-interval 2000 --final-window 5
+    step run --algo $ABLATIONS --env Hopper-v3 --seed-list $seed --budget 50000 --eval-interval 2000 --final-window 5 \
+        --workers 2
 done

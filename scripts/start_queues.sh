@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Start the long background queues at the start of a session, one per core, at the lowest
-# priority: the reproduction (scripts/paper_queue.sh, issue 10) and the tuning grid and
-# ablations (scripts/ablation_queue.sh, issue 11). Unfinished cells resume from their
-# checkpoints, finished ones are skipped. On a fresh machine the published runs are copied
-# into the runs directories first (only run directories not there at all), so the queues skip
-# what is already published.
+# Start the long background runs at the start of a session, at the lowest priority: the
+# reproduction (scripts/paper_queue.sh, issue 10), then the tuning grid and ablations
+# (scripts/ablation_queue.sh, issue 11), one after the other in one chain that uses both
+# cores (two workers, or two torch threads for a run too long for one session on one core).
+# Unfinished cells resume from their checkpoints, finished ones are skipped. On a fresh
+# machine the published runs are copied into the runs directories first (only run
+# directories not there at all), so the queues skip what is already published.
 #
 #   bash scripts/start_queues.sh          # then: tail -f ~/paper-runs/queue.log ~/ablation-runs/queue.log
-#   bash scripts/start_queues.sh paper    # only the reproduction (when it takes both cores itself)
+#   bash scripts/start_queues.sh ablation # only the ablation queue
 set -u
 WHICH=${1:-all}
 case $WHICH in all|paper|ablation) ;; *) echo "error: usage: start_queues.sh [all|paper|ablation]" >&2; exit 2;; esac
@@ -28,11 +29,13 @@ copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not h
 copy_in results/paper "$HOME/paper-runs"
 copy_in results/tune results/ablations "$HOME/ablation-runs"
 running() { pgrep -f "bash scripts/$1" > /dev/null; }
-if [ "$WHICH" = ablation ]; then :; elif running paper_queue.sh; then echo "paper queue already running"; else
-    nohup bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1 &
-    echo "paper queue started (log: ~/paper-runs/queue.log)"
-fi
-if [ "$WHICH" = paper ]; then :; elif running ablation_queue.sh; then echo "ablation queue already running"; else
-    nohup bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1 &
-    echo "ablation queue started (log: ~/ablation-runs/queue.log)"
-fi
+if running paper_queue.sh || running ablation_queue.sh; then echo "a queue is already running"; exit 0; fi
+case $WHICH in
+    all) nohup bash -c 'bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1;
+                        bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1' > /dev/null 2>&1 &
+         echo "queues started: paper, then ablation (logs: ~/paper-runs/queue.log, ~/ablation-runs/queue.log)";;
+    paper) nohup bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1 &
+           echo "paper queue started (log: ~/paper-runs/queue.log)";;
+    ablation) nohup bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1 &
+              echo "ablation queue started (log: ~/ablation-runs/queue.log)";;
+esac

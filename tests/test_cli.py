@@ -39,6 +39,7 @@ def assert_one_clean_error(out, fragment: str) -> None:
     (["--algo", "ars", "--env", IP, "--budget", "2000", "--eval-interval", "500"], "different configuration"),
     (["--algo", "ars", "--env", IP, "--eval-interval", "0"], "expected a positive integer, got '0'"),
     (["--algo", "ars", "--env", IP, "--final-window", "x"], "expected a positive integer, got 'x'"),
+    (["--algo", "ars", "--env", IP, "--threads", "0"], "expected a positive integer, got '0'"),
     (["--algo", "ars", "--env", "CartPole-v1"], "continuous (Box) action space"),
 ])
 def test_bad_run_arguments(existing_runs, args, fragment):

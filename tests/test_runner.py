@@ -144,3 +144,37 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     assert len(resumed) > 8
     assert strip_wall(resumed) == strip_wall(clean)
     assert store.read_json(progress.parent / "meta.json").get("resumed_at")
+
+
+def test_threads_are_recorded_and_a_resumed_run_keeps_its_own(tmp_path, monkeypatch):
+    """--threads sets torch's thread count of a run that starts; a run resumed under another
+    count keeps the one it started with (results are deterministic per count)."""
+    import torch
+
+    from algorithms import ars as ars_mod
+
+    cfg = load_config()
+    learn, seen = ars_mod.ARS.learn, []
+
+    def crashing(self, until):
+        seen.append(torch.get_num_threads())
+        if len(seen) == 2:
+            raise RuntimeError("simulated crash")
+        learn(self, until)
+
+    monkeypatch.setattr(ars_mod.ARS, "learn", crashing)
+    cell, before = Cell(IP, "ars", 0), torch.get_num_threads()
+    try:
+        assert run_cell(cell, cfg.with_threads(2), tmp_path, budget=3000) == "failed"
+        monkeypatch.setattr(ars_mod.ARS, "learn", lambda self, until: (seen.append(torch.get_num_threads()),
+                                                                         learn(self, until)))
+        assert run_cell(cell, cfg, tmp_path, budget=3000) == "done"  # cfg.threads == 1
+    finally:
+        torch.set_num_threads(before)
+    assert set(seen) == {2}
+    d = store.run_dir(tmp_path, IP, "ars", 0)
+    assert store.read_json(d / store.META)["torch_threads"] == 2
+    assert run_cell(Cell(IP, "ars", 1), cfg, tmp_path, budget=2000) == "done"
+    assert store.read_json(store.run_dir(tmp_path, IP, "ars", 1) / store.META)["torch_threads"] == 1
+    with pytest.raises(BenchError, match="threads"):
+        cfg.with_threads(0)
