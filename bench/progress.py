@@ -39,6 +39,7 @@ class ProgressDisplay:
         self.live: Live | None = None
         self._steps0: int | None = None
         self._last_print = 0.0
+        self._printed: dict = {}
 
     def _steps(self, cell) -> int:
         path = store.run_dir(self.runs_dir, cell.env_id, cell.algo, cell.seed) / store.STATUS
@@ -76,10 +77,11 @@ class ProgressDisplay:
         self.outcomes = dict(outcomes)
         if self.live is not None:
             self.live.refresh()
-        elif time.time() - self._last_print > 30 or all(c in outcomes and outcomes[c] != "running"
-                                                        for c in self.cells):
-            self._last_print = time.time()
-            print(self.render(), file=sys.stderr, flush=True)
+        else:  # a line every 30 s, and one when every cell has settled (not again while --wait polls)
+            settled = all(c in outcomes and outcomes[c] != "running" for c in self.cells)
+            if time.time() - self._last_print > 30 or (settled and self.outcomes != self._printed):
+                self._last_print, self._printed = time.time(), dict(self.outcomes)
+                print(self.render(), file=sys.stderr, flush=True)
 
     def __enter__(self) -> "ProgressDisplay":
         if self.enabled:

@@ -178,3 +178,18 @@ def test_threads_are_recorded_and_a_resumed_run_keeps_its_own(tmp_path, monkeypa
     assert store.read_json(store.run_dir(tmp_path, IP, "ars", 1) / store.META)["torch_threads"] == 1
     with pytest.raises(BenchError, match="threads"):
         cfg.with_threads(0)
+
+
+def test_progress_lines_while_waiting_for_cells_elsewhere(tmp_path, capsys):
+    """Without a terminal, the progress display prints a line every 30 s and one when every
+    cell has settled, not one per poll while `--wait` waits for other processes' cells."""
+    from bench.progress import ProgressDisplay
+
+    a, b = Cell(IP, "ars", 0), Cell(IP, "ars", 1)
+    display = ProgressDisplay([a, b], tmp_path, {a: 1000, b: 1000}, enabled=False)
+    for _ in range(50):  # --wait polls
+        display.update({a: "done", b: "elsewhere"})
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    display.update({a: "done", b: "running"})
+    display.update({a: "done", b: "done"})
+    assert len(capsys.readouterr().err.splitlines()) == 1
