@@ -14,6 +14,10 @@ It prints env-steps/s, the ratio to raw, and the projected time of a 3M-step run
 Usage::
 
     python scripts/bench_poligen_speed.py --env Swimmer-v3 --warmup 30000 --steps 20000 --ars
+    python scripts/bench_poligen_speed.py --env Hopper-v3 --warmup 3000 --steps 2000 --threads 2   # bench run --threads 2
+
+With ``--threads N`` the CPU rate counts every thread's time; the wall rate is the one that
+says whether a run fits a session.
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000, help="measured training steps")
     parser.add_argument("--raw-steps", type=int, default=20_000)
     parser.add_argument("--ars", action="store_true", help="also measure ARS over --steps")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (bench run --threads)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
 
     raw_w, raw_c = raw_rate(args.env, args.raw_steps)
     print(f"{args.env}: raw env.step: {raw_w:,.0f} steps/s wall, {raw_c:,.0f} steps/s CPU")
