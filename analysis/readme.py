@@ -145,11 +145,26 @@ def compare_pair(block: Block) -> tuple[str, str]:
 
 # ----------------------------------------------------------------- block contents
 
-def results_block(t1: pd.DataFrame, source: str) -> str:
-    """The results block (markers included) for Table 1 rows ``t1`` read from ``source``."""
+def results_block(t1: pd.DataFrame, source: str, missing: list[tuple[str, str]] | None = None) -> str:
+    """The results block (markers included) for Table 1 rows ``t1`` read from ``source``;
+    ``missing``: the paper's (env, algo) cells with no complete run there, named below the table."""
     table = t1[list(COLUMNS)].rename(columns=COLUMNS)
-    return (f"{START}\n_From `{source}` by `bench report --readme`; final return = mean of the last 20 "
-            "evaluations (10 episodes each), mean ± std over seeds._\n\n" + to_markdown(table) + END)
+    text = (f"{START}\n_From `{source}` by `bench report --readme`; final return = mean of the last 20 "
+            "evaluations (10 episodes each), mean ± std over seeds._\n\n" + to_markdown(table))
+    if missing:
+        by_env: dict[str, list[str]] = {}
+        for env, algo in sorted(missing):
+            by_env.setdefault(env, []).append(algo)
+        listed = "; ".join(f"{env}: {', '.join(algos)}" for env, algos in by_env.items())
+        text += f"\n_The paper's cells with no complete run here yet: {listed}._\n"
+    return text + END
+
+
+def missing_paper_cells(t1: pd.DataFrame, config: BenchConfig, envs: list[str] | None) -> list[tuple[str, str]]:
+    """(env, algo) cells the paper's Table 1 has (``paper`` tables of benchmark.toml) and ``t1`` lacks."""
+    have = set(zip(t1["env"], t1["algo"]))
+    return sorted((e, a) for e, settings in config.envs.items() if envs is None or e in envs
+                  for a in settings.paper if (e, a) not in have)
 
 
 def goals_block(results: goals.GoalResults, source: str) -> str:
@@ -187,7 +202,7 @@ def produce(blocks: list[Block], t1: pd.DataFrame, goal_results: goals.GoalResul
     source = Path(runs_dir).as_posix()
     returns = t1[~t1["env"].isin(goal_results.envs)]
     if len(returns):
-        out[("results", "")] = results_block(returns, source)
+        out[("results", "")] = results_block(returns, source, missing_paper_cells(t1, config, envs))
     if len(goal_results.table):
         out[("goals", "")] = goals_block(goal_results, source)
     cells = set(zip(t1["env"], t1["algo"]))
@@ -248,4 +263,4 @@ def update_readme(readme: Path, produced: dict[tuple[str, str], str]) -> dict[st
 
 
 __all__ = ["Block", "END", "KINDS", "START", "compare_block", "goals_block", "parse_blocks", "produce", "read_blocks",
-           "results_block", "start_marker", "end_marker", "update_readme"]
+           "missing_paper_cells", "results_block", "start_marker", "end_marker", "update_readme"]

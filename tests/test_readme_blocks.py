@@ -53,6 +53,9 @@ def test_return_runs_rewrite_results_and_compare_and_leave_the_goal_block(dirs, 
     assert run_report(dirs["paper"], tmp_path / "out", path) == 0
     text = path.read_text()
     assert "old results" not in text and f"| {ENVS[0]} | ars |" in between(text, "results")
+    # the paper's cells without runs are named, not silently absent
+    assert (f"no complete run here yet: Hopper-v3: ars, ddpg, poligen, udrl; {ENVS[0]}: ddpg, poligen; "
+            f"{ENVS[1]}: ddpg, poligen; Swimmer-v3: ars, ddpg, poligen, udrl._") in between(text, "results")
     assert "Nav2D" not in text
     assert "old comparison" not in text
     cmp = between(text, "compare", "ars vs udrl")
