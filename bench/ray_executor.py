@@ -68,7 +68,7 @@ def run_on_ray(cells: list[Any], config: Any, runs_dir: Path, *, budget: int | N
             raise BenchError(f"cannot start or reach Ray (address {address or 'local'}): {exc}") from None
         _reclaim_signals(graceful)
     try:
-        task = ray.remote(num_cpus=getattr(config, "threads", 1), max_retries=MAX_RETRIES, retry_exceptions=False)(_run_cell_task)
+        task = ray.remote(num_cpus=config.threads, max_retries=MAX_RETRIES, retry_exceptions=False)(_run_cell_task)
         root = str(Path(runs_dir).resolve())
         run_id = secrets.token_hex(8)
         refs = {task.remote(cell, config, root, budget, fresh, f"ray-{run_id}-{i}"): cell
