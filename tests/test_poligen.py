@@ -249,6 +249,22 @@ def test_same_seed_same_run_and_commands_change_the_policy():
     assert act.shape == (20, 1) and np.all(np.abs(act) <= 2.0)
 
 
+def test_two_threads_same_seed_same_run():
+    """`bench run --threads 2`: the paper-size networks' products split over two threads, and
+    the same seed still gives the same run (the guarantee the runner's thread record relies on)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        a, b = (make_poligen(seed=3, **PAPER_NETS) for _ in range(2))
+        a.learn(400)
+        b.learn(400)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(a.buffer.ordered()[0], b.buffer.ordered()[0])
+    for pa, pb in zip(a.generator.parameters(), b.generator.parameters()):
+        assert torch.equal(pa, pb)
+
+
 def test_write_artifacts_probing_snapshot(tmp_path):
     agent = make_poligen(seed=6)
     agent.learn(600)
