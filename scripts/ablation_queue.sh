@@ -35,10 +35,13 @@ done
 # Hopper at 50k: evaluated every 2k steps (25 points; Hopper's own 10k would give 5) and scored
 # over the last 5 evaluations (42k-50k), so the figure is a curve and the final return is the
 # end of the run, not most of it (decided 2026-12-01, before any Hopper ablation run existed).
-# Hopper: one run at a time on two threads (from 2026-12-02 this queue runs after the paper
-# queue, with both cores): ~0.7 s per episode instead of ~1.2 s, so a run takes about half an
-# hour and little is lost when a session ends on a fresh machine.
-for seed in 0 1 2 3 4; do
-    step run --algo $ABLATIONS --env Hopper-v3 --seed-list $seed --budget 50000 --eval-interval 2000 --final-window 5 \
-        --threads 2
-done
+# Hopper at 50k: paused on 2026-12-02. Its first run (poligen seed 0, 23 min on two threads,
+# results/ablations/Hopper-v3) ends at 20.9, below its untrained start (36): PoliGen has not
+# begun to learn Hopper by 50k steps (ARS is at 220-310 there), so five settings at 50k would
+# compare noise. The budget is to be chosen from the 3M PoliGen Hopper curve of the paper queue
+# (where it leaves ~20 and what a run to there costs); then set HOPPER_BUDGET and uncomment.
+# HOPPER_BUDGET=50000
+# for seed in 0 1 2 3 4; do
+#     step run --algo $ABLATIONS --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --eval-interval 2000 \
+#         --final-window 5 --threads 2
+# done
