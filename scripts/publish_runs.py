@@ -1,13 +1,16 @@
 """Copy the small files of every complete run from a runs directory into a published one.
 
     python scripts/publish_runs.py ~/paper-runs results/paper [--env E1,E2] [--algo A1,A2] [--current-code]
+    python scripts/publish_runs.py --unfinished --algo poligen --env Hopper-v3 ~/paper-runs results/evidence/NAME
 
 A run is complete when its status.json says done and its final.json exists. Only the
 files a report needs are copied (never checkpoints or models); a run already published
 with identical files is left alone, and files are written atomically. Prints what changed.
 ``--env``/``--algo`` publish only those cells; ``--current-code`` only runs made entirely
 by today's code (the runs ``bench run --fresh`` would keep), so a run kept from older code
-is never published over or beside today's.
+is never published over or beside today's. ``--unfinished`` copies runs still in progress
+too (their progress so far, no final.json): for a dated snapshot under ``results/evidence/``,
+never for ``results/paper/``, whose cells must be complete.
 """
 
 from __future__ import annotations
@@ -32,24 +35,30 @@ def made_by_current_code(run: Path, config: BenchConfig) -> bool:
     return bool(hashes) and set(hashes) == {run_code_today(run, config)}
 
 
+def _state(run: Path) -> str | None:
+    try:
+        return store.read_json(run / store.STATUS).get("state")
+    except Exception:
+        return None
+
+
 def publish(src: Path, dest: Path, envs: set[str] | None = None, algos: set[str] | None = None,
-            current_code: BenchConfig | None = None) -> list[Path]:
+            current_code: BenchConfig | None = None, unfinished: bool = False) -> list[Path]:
     """Copy complete runs' small files from ``src`` to ``dest``; return the run dirs updated.
 
     :param current_code: if given, only runs made by today's code of the algorithms it resolves
+    :param unfinished: copy runs that are not complete too (any run with a progress.csv)
     """
     updated = []
     for run in sorted(src.glob("*/*/seed_*")):
         if envs and run.parent.parent.name not in envs or algos and run.parent.name not in algos:
             continue
-        if not (run / store.FINAL).exists():
-            continue
-        if current_code is not None and not made_by_current_code(run, current_code):
-            continue
-        try:
-            if store.read_json(run / store.STATUS).get("state") != "done":
+        if unfinished:
+            if not (run / "progress.csv").exists():
                 continue
-        except Exception:
+        elif not (run / store.FINAL).exists() or _state(run) != "done":
+            continue
+        if current_code is not None and not ((run / store.META).exists() and made_by_current_code(run, current_code)):
             continue
         target = dest / run.relative_to(src)
         changed = False
@@ -74,6 +83,8 @@ def main() -> int:
     p.add_argument("--env", help="comma-separated env ids (default: all)")
     p.add_argument("--algo", help="comma-separated algorithms or variants (default: all)")
     p.add_argument("--current-code", action="store_true", help="only runs made by today's code")
+    p.add_argument("--unfinished", action="store_true",
+                   help="runs still in progress too (a snapshot for results/evidence, never results/paper)")
     args = p.parse_args()
     if not args.src.is_dir():
         print(f"error: {args.src}: not a directory", file=sys.stderr)
@@ -81,7 +92,8 @@ def main() -> int:
     envs = set(args.env.split(",")) if args.env else None
     algos = set(args.algo.split(",")) if args.algo else None
     try:
-        for d in publish(args.src, args.dest, envs, algos, load_config() if args.current_code else None):
+        for d in publish(args.src, args.dest, envs, algos, load_config() if args.current_code else None,
+                         args.unfinished):
             print(d)
     except BenchError as exc:  # e.g. an unreadable meta.json: one line, and what was copied stays
         print(f"error: {exc}", file=sys.stderr)

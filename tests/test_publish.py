@@ -69,3 +69,23 @@ def test_tune_configurations_are_checked_against_todays_code_of_their_base(tmp_p
                if line.startswith(IP) and "other code than this checkout's" in line]
     assert len(flagged) == 1 and made[1].parent.name in flagged[0], status.stdout
     assert "1 runs were made by other code" in status.stdout, status.stdout
+
+
+def test_unfinished_runs_are_published_only_when_asked(tmp_path):
+    """--unfinished (snapshots for results/evidence) copies a run in progress; the default does not."""
+    runs, dest = tmp_path / "runs", tmp_path / "published"
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--seed-list", "0", "--budget", "1000", "--runs-dir",
+                  str(runs), "--no-progress", "--workers", "1")
+    assert out.returncode == 0, out.stderr
+    run = runs / IP / "ars" / "seed_0"
+    (run / "final.json").unlink()  # as if it were still training
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "state": "interrupted"}))
+
+    assert publish(str(runs), str(dest), "--current-code").stdout == ""
+    out = publish(str(runs), str(dest), "--current-code", "--unfinished")
+    assert out.returncode == 0, out.stderr
+    target = dest / IP / "ars" / "seed_0"
+    assert out.stdout.split() == [str(target)]
+    assert (target / "progress.csv").read_bytes() == (run / "progress.csv").read_bytes()
+    assert not (target / "final.json").exists() and not (target / "checkpoint.pt").exists()
