@@ -233,7 +233,8 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                     "CPU-h per run: mean CPU time of one run (training, evaluations, sweeps). Notes: <i>short window</i> = the budget allows no "
                     "more evaluation points than the window, so the score averages all but the untrained one; "
                     "<i>mixed code</i> = the cell's seeds were made by different versions of the algorithm's "
-                    "code (meta.json records each run's code hash).</p>"
+                    "code (meta.json records each run's code hash); <i>N torch threads per run</i> = runs trained "
+                    "on more than one thread (meta.json <code>torch_threads</code>), whose CPU-h count every thread.</p>"
                     + tables.to_html(t1, tables.display_columns(t1))
                     + '<p>Files: <a href="table1.md">Markdown</a>, <a href="table1.tex">LaTeX</a>, '
                     '<a href="table1.csv">CSV</a>, per-run <a href="runs.csv">runs.csv</a>, '

@@ -132,6 +132,8 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
         if "cpu_time_s" in g:  # CPU-hours per run (wall-clock where CPU time was not recorded)
             cpu = g["cpu_time_s"].astype(float).fillna(g["wall_time_s"].astype(float))
             row["cpu_hours"] = float(cpu.mean() / 3600)
+        if "torch_threads" in g:  # torch threads per run: CPU-h counts every thread's time
+            row["threads"] = sorted({int(t) for t in g["torch_threads"].dropna()})
         if "code_hash" in g:  # how many code versions made this cell's seeds (1 = all the same code)
             row["code_versions"] = int(g["code_hash"].nunique()) + int(g["code_mixed"].any())
         if "short_window" in g:

@@ -102,10 +102,13 @@ def _steps(n: float | None) -> str:
 
 def cell_notes(r) -> str:
     """Flags a reader must see beside a cell's number: a short final window, seeds from
-    different code."""
+    different code, runs on more than one torch thread (their CPU-h count every thread)."""
     notes = []
     if getattr(r, "short_window", False):
         notes.append(f"short window ({r.final_window} evals)")
+    threads = getattr(r, "threads", None)
+    if isinstance(threads, list) and threads and threads != [1]:
+        notes.append(f"{'/'.join(map(str, threads))} torch threads per run")
     versions = getattr(r, "code_versions", 1)
     if isinstance(versions, (int, float)) and math.isfinite(versions) and versions > 1:
         notes.append(f"mixed code ({int(versions)} versions)")

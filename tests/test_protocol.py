@@ -193,6 +193,21 @@ def test_an_edited_algorithm_is_reported_kept_and_flagged(tmp_path, monkeypatch,
     assert not rep.flagged["notes"].str.contains("mixed code").any()
 
 
+def test_runs_on_more_torch_threads_are_noted_in_table1(tmp_path, monkeypatch):
+    """CPU-h per run counts every thread: a cell trained on 2 threads (or mixed) says so."""
+    runs, cfg_path = tmp_path / "runs", toy_config(tmp_path, budget=200)
+    monkeypatch.setitem(REGISTRY, "jumpy", "tests.toy_algorithms:Jumpy")
+    args = ["run", "--algo", "jumpy", "--env", PENDULUM, "--runs-dir", str(runs), "--config", str(cfg_path),
+            "--no-progress", "--workers", "1"]
+    assert main([*args, "--seed-list", "0,1"]) == 0
+    cfg = load_config(cfg_path)
+    flagged = build_report(runs, tmp_path / "r1", cfg).flagged
+    assert not flagged["notes"].str.contains("threads").any(), flagged  # one thread: nothing to say
+    assert main([*args, "--seed-list", "2", "--threads", "2"]) == 0
+    notes = build_report(runs, tmp_path / "r2", cfg).table1.set_index("algo").loc["jumpy", "notes"]
+    assert "1/2 torch threads per run" in notes.split("; "), notes
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
