@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--suite", choices=["paper"], help="every env x algo of benchmark.toml")
     run.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
     _protocol_options(run)
-    run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                     help="parallel runs (default: cores)")
+    run.add_argument("--workers", type=_positive_int, default=None,
+                     help="parallel runs (default: cores / threads)")
     _threads_option(run)
     run.add_argument("--fresh", action="store_true",
                      help="discard the stored runs of the requested cells whose configuration or code differs from "
@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--seed-list", type=_seed_list, help="explicit seeds, e.g. 0,3,7")
     tune.add_argument("--budget", type=_positive_int, help="override the training budget (env steps)")
     _protocol_options(tune)
-    tune.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="parallel runs")
+    tune.add_argument("--workers", type=_positive_int, default=None,
+                      help="parallel runs (default: cores / threads)")
     _threads_option(tune)
     tune.add_argument("--no-progress", action="store_true", help="no live progress display")
     tune.add_argument("--executor", choices=["local", "ray"], default="local")
@@ -162,6 +163,19 @@ def _threads_option(parser: argparse.ArgumentParser) -> None:
                         help="torch threads of each run that starts (default 1; keep workers x threads <= cores). "
                              "2 threads make a PoliGen run ~1.7x faster on 2 cores. A resumed run keeps the count it "
                              "started with (recorded in meta.json): same seed and count, same curve")
+
+
+def _workers(args: argparse.Namespace, threads: int) -> int:
+    """--workers, or as many runs as the cores hold at ``threads`` each; a line on stderr when
+    workers x threads exceeds the cores (torch threads then oversubscribe them: two 2-thread
+    PoliGen runs on 2 cores made a fraction of one run's episodes per second, measured)."""
+    cores = os.cpu_count() or 1
+    if args.workers is None:  # a local Ray gets every core: its tasks ask for `threads` CPUs each
+        return cores if args.executor == "ray" else max(1, cores // threads)
+    if args.executor == "local" and args.workers * threads > cores:
+        print(f"warning: {args.workers} workers x {threads} torch threads > {cores} cores: runs will contend "
+              f"for the cores and train much slower than {max(1, cores // threads)} workers would", file=sys.stderr)
+    return args.workers
 
 
 def _load(args: argparse.Namespace, check_algorithms: bool = True):
@@ -200,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pairs = _compatible(pairs, config)
     cells = [Cell(e, a, s) for e, a in pairs for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
-    workers = min(args.workers, len(cells))
+    workers = min(_workers(args, config.threads), len(cells))
     where = f"{workers} workers" if args.executor == "local" else f"Ray ({args.ray_address or 'local'})"
     print(f"bench run: {len(cells)} cells ({len(pairs)} env-algo pairs x {len(seeds)} seeds), "
           f"{where}, runs in {args.runs_dir}", file=sys.stderr)
@@ -362,7 +376,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
           f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
     with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
         results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, budget=args.budget,
-                                 workers=args.workers, executor=args.executor, address=args.ray_address,
+                                 workers=_workers(args, config.threads), executor=args.executor,
+                                 address=args.ray_address,
                                  on_update=display.update)
     if stop_requested():
         return _stopped(outcomes)

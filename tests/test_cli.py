@@ -121,3 +121,22 @@ def test_protocol_overrides_are_recorded_and_resumed_only_under_the_same_flags(t
                   "--runs-dir", str(tmp_path), "--no-progress")
     assert_one_clean_error(out, "different configuration")
     assert tree_digest(tmp_path) == before
+
+
+def test_workers_default_to_the_cores_the_threads_leave_and_oversubscription_warns(monkeypatch, capsys):
+    import argparse
+
+    from bench import cli
+
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)
+
+    def workers(w, threads, executor="local"):
+        return cli._workers(argparse.Namespace(workers=w, executor=executor), threads)
+
+    assert [workers(None, t) for t in (1, 2, 3, 8)] == [4, 2, 1, 1]
+    assert workers(None, 2, "ray") == 4  # a local Ray gets every core; its tasks ask for 2 CPUs each
+    assert capsys.readouterr().err == ""
+    assert workers(2, 2) == 2 and capsys.readouterr().err == ""  # fits: 4 threads on 4 cores
+    assert workers(3, 2) == 3  # asked for: kept, with one warning line
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: 3 workers x 2 torch threads > 4 cores")
