@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=_positive_int, default=None,
                       help="parallel runs (default: cores / threads)")
     _threads_option(tune)
+    tune.add_argument("--trials", type=_positive_int, default=None,
+                      help="sampled search: run this many configurations of the grid, picked one after another "
+                           "by Optuna's TPE sampler, instead of all of them (resumable: the same command replays "
+                           "the same suggestions)")
+    tune.add_argument("--sampler-seed", type=int, default=0, help="seed of the --trials sampler (default 0)")
     tune.add_argument("--no-progress", action="store_true", help="no live progress display")
     tune.add_argument("--executor", choices=["local", "ray"], default="local")
     tune.add_argument("--ray-address", default=None)
@@ -372,19 +377,26 @@ def cmd_tune(args: argparse.Namespace) -> int:
     names = [variant_name(args.algo, o) for o in configurations]
     cells = [Cell(e, v, s) for e in args.env for v in names for s in seeds]
     budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
-    print(f"bench tune: {args.algo} on {', '.join(args.env)}: {len(configurations)} configurations x "
-          f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
-    with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
-        results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, budget=args.budget,
-                                 workers=_workers(args, config.threads), executor=args.executor,
-                                 address=args.ray_address,
-                                 on_update=display.update)
+    kwargs = dict(budget=args.budget, workers=_workers(args, config.threads), executor=args.executor,
+                  address=args.ray_address)
+    if args.trials:  # one line per trial instead of a display over a grid it will not run whole
+        print(f"bench tune: {args.algo} on {', '.join(args.env)}: {args.trials} trials (Optuna TPE, seed "
+              f"{args.sampler_seed}) of {len(configurations)} configurations, each x {len(seeds)} seeds, "
+              f"runs in {args.runs_dir}", file=sys.stderr)
+        results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, **kwargs,
+                                 trials=args.trials, sampler_seed=args.sampler_seed)
+    else:
+        print(f"bench tune: {args.algo} on {', '.join(args.env)}: {len(configurations)} configurations x "
+              f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
+        with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
+            results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, **kwargs,
+                                     on_update=display.update)
     if stop_requested():
         return _stopped(outcomes)
     failed = sorted(str(c) for c, s in outcomes.items() if s == "failed")
     trained = sum(s == "done" for s in outcomes.values())
     elsewhere = sum(s == "elsewhere" for s in outcomes.values())
-    print(f"bench tune: {trained} runs trained, {len(cells) - trained - len(failed) - elsewhere} already complete, "
+    print(f"bench tune: {trained} runs trained, {len(outcomes) - trained - len(failed) - elsewhere} already complete, "
           f"{len(failed)} failed" + (f", {elsewhere} running elsewhere (ranked without them)" if elsewhere else ""),
           file=sys.stderr)
     for r in results:

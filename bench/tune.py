@@ -14,12 +14,20 @@ and elite directions) share one key ``"n_directions+top_directions"`` whose valu
 one element per parameter. On the command line: ``--grid step_size=0.01,0.001`` and
 ``--grid n_directions+top_directions=8+4,32+16``; each value is read as a TOML literal
 (``0.01``, ``true``, ``[64, 64]``), else as a string (``relu``).
+
+Sampled search (``trials``): where a grid is too large to run whole, Optuna's TPE sampler
+(seeded) picks ``trials`` configurations of the same grid one after another, each run over
+all the seeds, its objective the mean final return. The ranking then covers the
+configurations it tried. It needs no study storage to resume: same seeds and code give the
+same final returns, so the same command replays the same suggestions, finished
+configurations are skipped by the runner, and the search continues where it stopped.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,9 +135,11 @@ class TuneResult:
 def tune(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any], seeds: list[int],
          runs_dir: Path, *, budget: int | None = None, workers: int = 1, executor: str = "local",
          address: str | None = None, on_update: Callable | None = None,
-         reps: int = 10_000) -> tuple[list[TuneResult], dict]:
+         reps: int = 10_000, trials: int | None = None, sampler_seed: int = 0) -> tuple[list[TuneResult], dict]:
     """Run every configuration of ``grid`` on ``envs`` x ``seeds`` and rank them per env.
 
+    :param trials: run only this many configurations, picked by Optuna's TPE (seeded by
+        ``sampler_seed``), instead of the whole grid
     :returns: one result per env, and the runner's outcomes per cell
     """
     from bench.runner import Cell, run_cells
@@ -137,6 +147,11 @@ def tune(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any], 
     if algo in config.variants:
         raise BenchError(f"bench tune: {algo!r} is a variant; tune its base {config.variants[algo].base!r}")
     configurations = grid_configurations(config, algo, grid)
+    if trials is not None:
+        return _sampled(config, algo, envs, grid, configurations, seeds, runs_dir, trials, sampler_seed,
+                        lambda cells, cfg: run_cells(cells, cfg, runs_dir, workers=min(workers, len(cells)),
+                                                     budget=budget, on_update=on_update, executor=executor,
+                                                     address=address), reps)
     variants = {variant_name(algo, o): Variant(base=algo, params=o) for o in configurations}
     cfg = config.with_variants(variants)
     cells = [Cell(e, v, s) for e in envs for v in variants for s in seeds]
@@ -144,6 +159,55 @@ def tune(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any], 
                          on_update=on_update, executor=executor, address=address)
     results = [_rank(cfg, algo, env_id, variants, configurations, runs_dir, reps) for env_id in envs]
     return results, outcomes
+
+
+def _sampled(config: BenchConfig, algo: str, envs: list[str], grid: dict[str, Any],
+             configurations: list[dict[str, Any]], seeds: list[int], runs_dir: Path, trials: int,
+             sampler_seed: int, run: Callable, reps: int) -> tuple[list[TuneResult], dict]:
+    """Optuna TPE over the grid's axes, one study per env: ``trials`` suggestions, each run
+    over ``seeds`` by ``run(cells, config)``; a repeated suggestion trains nothing."""
+    import optuna
+
+    from analysis.load import load_runs
+    from bench.runner import Cell, stop_requested
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    keys = list(grid)
+    by_index = {tuple(_axis_index(grid, k, o) for k in keys): o for o in configurations}
+    results, outcomes = [], {}
+    for env_id in envs:
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=sampler_seed))
+        tried: dict[str, dict[str, Any]] = {}
+        for _ in range(trials):
+            trial = study.ask()
+            overrides = by_index[tuple(trial.suggest_categorical(k, list(range(len(grid[k])))) for k in keys)]
+            name = variant_name(algo, overrides)
+            tried[name] = overrides
+            cfg = config.with_variants({name: Variant(base=algo, params=overrides)})
+            outcomes.update(run([Cell(env_id, name, s) for s in seeds], cfg))
+            if stop_requested():
+                break
+            finals = load_runs(runs_dir, [env_id], [name]).finals
+            if len(finals) < len(seeds):  # a seed failed: this configuration has no score
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                score = "failed"
+            else:
+                study.tell(trial, float(finals["final_return"].mean()))
+                score = f"mean final return {finals['final_return'].mean():.4g} over {len(finals)} seeds"
+            print(f"bench tune: {env_id} trial {trial.number + 1}/{trials}: {name}: {score}", file=sys.stderr)
+        cfg = config.with_variants({n: Variant(base=algo, params=o) for n, o in tried.items()})
+        variants = {n: cfg.variants[n] for n in tried}
+        results.append(_rank(cfg, algo, env_id, variants, list(tried.values()), runs_dir, reps))
+        if stop_requested():
+            break
+    return results, outcomes
+
+
+def _axis_index(grid: dict[str, Any], key: str, overrides: dict[str, Any]) -> int:
+    """Position on axis ``key`` of a configuration's value(s)."""
+    names = key.split("+")
+    value = [overrides[n] for n in names] if len(names) > 1 else overrides[key]
+    return grid[key].index(value)
 
 
 def order(ranking: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,27 @@ def test_ties_at_the_ceiling_go_to_the_faster_learner():
                                  "curve_mean": [700.0, 850.0, 900.0, nan, 850.0]}))
     assert list(ranked["configuration"]) == ["b", "e", "a", "c", "d"]
     assert list(ranked["rank"]) == [1, 2, 3, 4, 5]
+
+
+def test_sampled_search_runs_its_trials_only_and_replays_them(tmp_path):
+    """--trials: Optuna's TPE picks configurations of the grid one after another; the ranking
+    covers those it tried, and the same command again replays the suggestions without training."""
+    args = ["--algo", "ars", "--env", IP, "--grid", "step_size=0.02,0.01,0.001", "--grid", "noise=0.05,0.025",
+            "--seeds", "1", "--budget", "1000", "--no-progress", "--workers", "1", "--runs-dir", str(tmp_path),
+            "--trials", "3"]
+    out = run_cli("tune", *args)
+    assert out.returncode == 0, out.stderr
+    trial_lines = [ln for ln in out.stderr.splitlines() if " trial " in ln]
+    assert len(trial_lines) == 3 and trial_lines[0].startswith(f"bench tune: {IP} trial 1/3: ars~step_size=")
+    ranking = pd.read_csv(tmp_path / "_tune" / IP / "ars" / "ranking.csv")
+    tried = {ln.split(": ")[2] for ln in trial_lines}
+    assert set(ranking["variant"]) == tried and 1 <= len(tried) <= 3
+    assert ranking["mean"].is_monotonic_decreasing and (ranking["seeds"] == 1).all()
+    made = sorted(p.name for p in (tmp_path / IP).iterdir())
+    assert made == sorted(tried)  # nothing of the 6-configuration grid beyond the trials ran
+
+    again = run_cli("tune", *args)
+    assert again.returncode == 0, again.stderr
+    assert f"0 runs trained, {len(tried)} already complete" in again.stderr
+    assert [ln for ln in again.stderr.splitlines() if " trial " in ln] == trial_lines
+    assert again.stdout == out.stdout
