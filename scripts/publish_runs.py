@@ -8,8 +8,8 @@ files a report needs are copied (never checkpoints or models); a run already pub
 with identical files is left alone, and files are written atomically. Prints what changed.
 ``--env``/``--algo`` publish only those cells; ``--current-code`` only runs made entirely
 by today's code (the runs ``bench run --fresh`` would keep), so a run kept from older code
-is never published over or beside today's. ``--unfinished`` copies runs still in progress
-too (their progress so far, no final.json): for a dated snapshot under ``results/evidence/``,
+is never published over or beside today's. ``--unfinished`` copies the runs still in progress
+instead (their progress so far, no final.json): for a dated snapshot under ``results/evidence/``,
 never for ``results/paper/``, whose cells must be complete.
 """
 
@@ -47,16 +47,14 @@ def publish(src: Path, dest: Path, envs: set[str] | None = None, algos: set[str]
     """Copy complete runs' small files from ``src`` to ``dest``; return the run dirs updated.
 
     :param current_code: if given, only runs made by today's code of the algorithms it resolves
-    :param unfinished: copy runs that are not complete too (any run with a progress.csv)
+    :param unfinished: copy the runs that are not complete (with a progress.csv) instead
     """
     updated = []
     for run in sorted(src.glob("*/*/seed_*")):
         if envs and run.parent.parent.name not in envs or algos and run.parent.name not in algos:
             continue
-        if unfinished:
-            if not (run / "progress.csv").exists():
-                continue
-        elif not (run / store.FINAL).exists() or _state(run) != "done":
+        complete = (run / store.FINAL).exists() and _state(run) == "done"
+        if complete == unfinished or not (run / "progress.csv").exists():
             continue
         if current_code is not None and not ((run / store.META).exists() and made_by_current_code(run, current_code)):
             continue
@@ -84,7 +82,7 @@ def main() -> int:
     p.add_argument("--algo", help="comma-separated algorithms or variants (default: all)")
     p.add_argument("--current-code", action="store_true", help="only runs made by today's code")
     p.add_argument("--unfinished", action="store_true",
-                   help="runs still in progress too (a snapshot for results/evidence, never results/paper)")
+                   help="only runs still in progress (a snapshot for results/evidence, never results/paper)")
     args = p.parse_args()
     if not args.src.is_dir():
         print(f"error: {args.src}: not a directory", file=sys.stderr)

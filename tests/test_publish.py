@@ -72,17 +72,19 @@ def test_tune_configurations_are_checked_against_todays_code_of_their_base(tmp_p
 
 
 def test_unfinished_runs_are_published_only_when_asked(tmp_path):
-    """--unfinished (snapshots for results/evidence) copies a run in progress; the default does not."""
+    """--unfinished (snapshots for results/evidence) copies the runs in progress only; the default
+    the complete ones only."""
     runs, dest = tmp_path / "runs", tmp_path / "published"
-    out = run_cli("run", "--algo", "ars", "--env", IP, "--seed-list", "0", "--budget", "1000", "--runs-dir",
+    out = run_cli("run", "--algo", "ars", "--env", IP, "--seed-list", "0,1", "--budget", "1000", "--runs-dir",
                   str(runs), "--no-progress", "--workers", "1")
     assert out.returncode == 0, out.stderr
-    run = runs / IP / "ars" / "seed_0"
+    run = runs / IP / "ars" / "seed_0"  # seed 1 stays complete: the default publishes it, --unfinished not
     (run / "final.json").unlink()  # as if it were still training
     status = json.loads((run / "status.json").read_text())
     (run / "status.json").write_text(json.dumps({**status, "state": "interrupted"}))
 
-    assert publish(str(runs), str(dest), "--current-code").stdout == ""
+    out = publish(str(runs), str(dest / "complete"), "--current-code")
+    assert out.stdout.split() == [str(dest / "complete" / IP / "ars" / "seed_1")]
     out = publish(str(runs), str(dest), "--current-code", "--unfinished")
     assert out.returncode == 0, out.stderr
     target = dest / IP / "ars" / "seed_0"
