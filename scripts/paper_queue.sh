@@ -48,9 +48,14 @@ run --algo udrl --env Swimmer-v3 --seeds 10
 # starts at a session's beginning can finish in it.
 # --wait: a cell still trained by an earlier queue (a restart mid-cell) is waited for, not skipped.
 run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
-run --algo poligen --env Hopper-v3 --seeds 3 --fresh --threads 2 --wait
-run --algo udrl --env Hopper-v3 --seeds 10 --workers 2 --wait
+# Order of the remaining cells, by what a session can finish (changed 2026-12-02, third session:
+# the machine came back fresh, its checkpoints gone, and 2 h of the session were left). Wall time
+# of one run alone on the machine: DDPG 1M ~1.6 h (175 env-steps/s on one core, two seeds side
+# by side), UDRL Hopper up to ~1.5 h, PoliGen Hopper ~2.3 h on two threads (seed 0: 8253 s).
+# A session that starts with 2.5 h or more left should put PoliGen Hopper first.
 run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
+run --algo udrl --env Hopper-v3 --seeds 10 --workers 2 --wait
+run --algo poligen --env Hopper-v3 --seeds 3 --fresh --threads 2 --wait
 # UDRL Swimmer evidence (issue 10: the one non-consistent cell still unexplained; added 2026-12-02).
 # What was left untried is the paper's own protocol: its [tune.udrl] grid at 3M over 5 seeds
 # (18 configurations, ~18 CPU-h whole). Sampled instead: 6 configurations picked by Optuna's TPE
