@@ -48,19 +48,34 @@ run --algo udrl --env Swimmer-v3 --seeds 10
 # starts at a session's beginning can finish in it.
 # --wait: a cell still trained by an earlier queue (a restart mid-cell) is waited for, not skipped.
 run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
-# Order of the remaining cells, by what a session can finish (changed 2026-12-02, third session:
-# the machine came back fresh, its checkpoints gone, and 2 h of the session were left). Wall time
-# of one run alone on the machine: DDPG 1M ~1.6 h (175 env-steps/s on one core, two seeds side
-# by side), UDRL Hopper up to ~1.5 h, PoliGen Hopper ~2.3 h on two threads (seed 0: 8253 s).
-# A session that starts with 2.5 h or more left should put PoliGen Hopper first.
-run --algo ddpg --env Swimmer-v3,Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
-run --algo udrl --env Hopper-v3 --seeds 10 --workers 2 --wait
-run --algo poligen --env Hopper-v3 --seeds 3 --fresh --threads 2 --wait
+# The remaining cells, each started only if it can finish before QUEUE_DEADLINE (a `date -d`
+# string, e.g. "17:40"; set it to the session's end: a fresh machine keeps no checkpoint, so
+# a run cut off by the session's end is lost). Unset, every cell runs in this order. Wall time
+# of one run alone on the machine (2026-12-02): PoliGen Hopper ~2.3 h on two threads (seed 0:
+# 8253 s), DDPG 1M ~1.8 h (151-171 env-steps/s, two seeds side by side), UDRL Hopper up to
+# ~1.5 h a seed. The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
+# cell) comes last: its runs take ~13 min each, so it fills what is left of a session, and its
+# complete runs are published to results/evidence/udrl_tune_swimmer_3m (copied back in on a
+# fresh machine by start_queues.sh; the search replays its suggestions and resumes).
+fits() {  # fits SECONDS: true if a run of that wall time ends before QUEUE_DEADLINE
+    [ -z "${QUEUE_DEADLINE:-}" ] && return 0
+    local left=$(( $(date -d "$QUEUE_DEADLINE" +%s) - $(date +%s) ))
+    if [ "$left" -ge "$1" ]; then return 0; fi
+    echo "$(date -u +%FT%TZ) skip (needs ${1}s, ${left}s left before $QUEUE_DEADLINE): ${*:2}"; return 1
+}
+for n in 2 3; do  # one seed at a time, so that each is checked against the deadline
+    fits 8400 poligen Hopper seed $((n - 1)) && run --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
+done
+fits 6600 ddpg Swimmer && run --algo ddpg --env Swimmer-v3 --seeds 2 --budget 1000000 --workers 2 --wait
+fits 6600 ddpg Hopper && run --algo ddpg --env Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
+for n in 2 4 6 8 10; do  # two seeds side by side at a time
+    fits 5400 udrl Hopper seeds $((n - 2))-$((n - 1)) && run --algo udrl --env Hopper-v3 --seeds $n --workers 2 --wait
+done
 # UDRL Swimmer evidence (issue 10: the one non-consistent cell still unexplained; added 2026-12-02).
 # What was left untried is the paper's own protocol: its [tune.udrl] grid at 3M over 5 seeds
 # (18 configurations, ~18 CPU-h whole). Sampled instead: 6 configurations picked by Optuna's TPE
-# (`bench tune --trials`), ~6 CPU-h, on seeds 10-14 (disjoint from the published 0-9), in a runs
-# directory of its own; publish to results/evidence/udrl_tune_swimmer_3m when it completes.
+# (`bench tune --trials`), ~6.5 CPU-h, on seeds 10-14 (disjoint from the published 0-9), in a runs
+# directory of its own.
 echo "$(date -u +%FT%TZ) start: tune udrl Swimmer-v3 --trials 6"
 nice -n 19 .venv/bin/bench tune --runs-dir "$HOME/evidence-runs" --workers 2 --no-progress --algo udrl \
     --env Swimmer-v3 --trials 6 --seed-list 10,11,12,13,14

@@ -7,7 +7,10 @@
 # machine the published runs are copied into the runs directories first (only run
 # directories not there at all), so the queues skip what is already published.
 #
-#   bash scripts/start_queues.sh          # then: tail -f ~/paper-runs/queue.log ~/ablation-runs/queue.log
+# QUEUE_DEADLINE (e.g. "17:40", the session's end) makes the paper queue start only runs that
+# can finish by then (see scripts/paper_queue.sh).
+#
+#   QUEUE_DEADLINE=17:40 bash scripts/start_queues.sh   # then: tail -f ~/paper-runs/queue.log ~/ablation-runs/queue.log
 #   bash scripts/start_queues.sh ablation # only the ablation queue
 set -u
 WHICH=${1:-all}
@@ -28,6 +31,7 @@ copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not h
 }
 copy_in results/paper "$HOME/paper-runs"
 copy_in results/tune results/ablations "$HOME/ablation-runs"
+copy_in results/evidence/udrl_tune_swimmer_3m "$HOME/evidence-runs"  # paper_queue.sh's sampled tune
 running() { pgrep -f "bash scripts/$1" > /dev/null; }
 if running paper_queue.sh || running ablation_queue.sh; then echo "a queue is already running"; exit 0; fi
 case $WHICH in
