@@ -173,6 +173,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _cpu() -> dict[str, str]:
+    """The processor a run's arithmetic depends on: the same seed and code can give other
+    floating-point results on another CPU (torch dispatches its kernels by instruction set)."""
+    import torch
+
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability(),
+            "cores": str(os.cpu_count())}
+
+
 def env_info_for(env_id: str, settings: EnvSettings, env: gym.Env) -> EnvInfo:
     return EnvInfo(
         env_id=env_id,
@@ -389,6 +404,7 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         "git_commit": _git_commit(),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
+        "cpu": _cpu(),
         "argv": sys.argv,
         "torch_threads": threads,
     })

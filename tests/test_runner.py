@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench import store
 from bench.config import load_config
@@ -52,6 +53,7 @@ def test_complete_run_directory(tmp_path):
     assert not (d / "checkpoint.pt").exists()  # a complete run keeps its model, not its resume state
     meta = store.read_json(d / "meta.json")
     assert meta["gym_id"] == "InvertedPendulum-v4" and meta["env_id"] == IP and "torch" in meta["versions"]
+    assert meta["cpu"]["model"] and meta["cpu"]["torch_capability"] == torch.backends.cpu.get_cpu_capability()
     rows = rows_of(tmp_path)
     assert rows[0]["env_steps"] == 0 and rows[-1]["env_steps"] >= 3000
     assert [r["eval_step"] for r in rows] == [0, 1000, 2000, 3000]
