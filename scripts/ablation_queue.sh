@@ -25,7 +25,8 @@ mkdir -p "$RUNS"
 step() {
     echo "$(date -u +%FT%TZ) start: $*"
     nice -n 19 .venv/bin/bench "$1" --runs-dir "$RUNS" --workers 1 --no-progress "${@:2}"  # later flags win
-    echo "$(date -u +%FT%TZ) end ($?): $*"
+    local rc=$?  # before the $(date) below, which would reset $?
+    echo "$(date -u +%FT%TZ) end ($rc): $*"
 }
 ABLATIONS=poligen,poligen_noweight,poligen_noscale,poligen_noweight_noscale,poligen_drive0
 step tune --algo ars --env InvertedPendulum-v2 --seeds 5

@@ -12,7 +12,8 @@ mkdir -p "$RUNS"
 run() {
     echo "$(date -u +%FT%TZ) start: $*"
     nice -n 10 .venv/bin/bench run --runs-dir "$RUNS" --workers 1 --no-progress "$@"
-    echo "$(date -u +%FT%TZ) end ($?): $*"
+    local rc=$?  # before the $(date) below, which would reset $?
+    echo "$(date -u +%FT%TZ) end ($rc): $*"
 }
 run --algo her --env FetchReach-v4 --seeds 5
 run --algo her,gpim,ddpg_goal --env Nav2D-v0 --seeds 5

@@ -17,7 +17,8 @@ mkdir -p "$RUNS"
 run() {
     echo "$(date -u +%FT%TZ) start: $*"
     nice -n 19 .venv/bin/bench run --runs-dir "$RUNS" --workers 1 --no-progress "$@"
-    echo "$(date -u +%FT%TZ) end ($?): $*"
+    local rc=$?  # before the $(date) below, which would reset $?
+    echo "$(date -u +%FT%TZ) end ($rc): $*"
 }
 SMALL=InvertedPendulum-v2,MountainCarContinuous-v0
 # Cheapest complete cells first, so that each session's ~3 background CPU-hours finish whole
@@ -79,4 +80,5 @@ done
 echo "$(date -u +%FT%TZ) start: tune udrl Swimmer-v3 --trials 6"
 nice -n 19 .venv/bin/bench tune --runs-dir "$HOME/evidence-runs" --workers 2 --no-progress --algo udrl \
     --env Swimmer-v3 --trials 6 --seed-list 10,11,12,13,14
-echo "$(date -u +%FT%TZ) end ($?): tune udrl Swimmer-v3 --trials 6"
+rc=$?
+echo "$(date -u +%FT%TZ) end ($rc): tune udrl Swimmer-v3 --trials 6"
