@@ -1,0 +1,68 @@
+"""Wall seconds a cell still needs: the background queue's test of whether it fits a session.
+
+    python scripts/cell_eta.py ~/paper-runs Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 6600 --workers 2
+
+Per seed of the first ``--seeds`` of benchmark.toml's list: 0 when complete; for a run in
+progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
+progress.csv row: the speed of the machine it ran on), at most ``--full``; else ``--full``, the
+wall time of a whole run. The cap matters for PoliGen, whose early, short episodes are the slow
+ones: its rate so far overestimates what is left (Hopper seed 1: 2206 s for its first 40k steps).
+The seeds are then packed greedily onto ``--workers`` (longest first) and the busiest worker's
+total is printed, in whole seconds.
+"""
+
+from __future__ import annotations
+
+import bench  # noqa: F401
+
+import argparse
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from bench import store
+from bench.config import load_config
+
+
+def seed_eta(run: Path, budget: int, full: float) -> float:
+    """Seconds ``run`` still needs to reach ``budget`` env steps (see the module docstring)."""
+    if (run / store.FINAL).exists():
+        return 0.0
+    try:
+        last = pd.read_csv(run / store.PROGRESS).iloc[-1]
+    except (OSError, IndexError, pd.errors.EmptyDataError):
+        return full
+    steps, wall = float(last["env_steps"]), float(last["wall_time"])
+    if steps <= 0 or not math.isfinite(wall):
+        return full
+    return min(full, max(0.0, budget - steps) * wall / steps)
+
+
+def cell_eta(etas: list[float], workers: int) -> float:
+    """The busiest worker's load when ``etas`` are packed longest first onto ``workers``."""
+    loads = [0.0] * workers
+    for eta in sorted(etas, reverse=True):
+        loads[loads.index(min(loads))] += eta
+    return max(loads)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", type=Path)
+    p.add_argument("env")
+    p.add_argument("algo")
+    p.add_argument("--seeds", type=int, required=True)
+    p.add_argument("--budget", type=int, help="env steps of a run (default: the env's budget in benchmark.toml)")
+    p.add_argument("--full", type=float, required=True, help="wall seconds of a whole run started here")
+    p.add_argument("--workers", type=int, default=1)
+    args = p.parse_args()
+    cfg = load_config()
+    budget = args.budget or cfg.env(args.env).budget
+    etas = [seed_eta(store.run_dir(args.runs, args.env, args.algo, s), budget, args.full)
+            for s in cfg.seeds[:args.seeds]]
+    print(math.ceil(cell_eta(etas, args.workers)))
+
+
+if __name__ == "__main__":
+    main()

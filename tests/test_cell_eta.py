@@ -1,0 +1,32 @@
+"""scripts/cell_eta.py: the wall time a cell still needs, as the background queue tests it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import PROJECT
+
+SW = "Swimmer-v3"
+
+
+def eta(runs, *args: str) -> int:
+    out = subprocess.run([sys.executable, str(PROJECT / "scripts" / "cell_eta.py"), str(runs), SW, "ddpg", *args],
+                         capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
+
+
+def progress(run, steps: int, wall: float) -> None:
+    run.mkdir(parents=True)
+    (run / "progress.csv").write_text(f"eval_index,env_steps,wall_time\n0,0,0.1\n1,{steps},{wall}\n")
+
+
+def test_complete_resumed_and_new_runs_packed_on_workers(tmp_path):
+    assert eta(tmp_path, "--seeds", "2", "--budget", "1000", "--full", "100", "--workers", "2") == 100
+    assert eta(tmp_path, "--seeds", "2", "--budget", "1000", "--full", "100") == 200  # one worker: in turn
+    progress(tmp_path / SW / "ddpg" / "seed_0", 800, 40.0)  # 200 steps left at 0.05 s a step
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 10
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "5") == 5  # at most a whole run
+    (tmp_path / SW / "ddpg" / "seed_0" / "final.json").write_text("{}")
+    assert eta(tmp_path, "--seeds", "3", "--budget", "1000", "--full", "100", "--workers", "2") == 100
