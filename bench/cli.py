@@ -374,9 +374,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
             raise BenchError(f"--seeds {args.seeds}: {config.path} lists only {len(config.seeds)} seeds")
         seeds = config.seeds[: args.seeds]
     configurations = grid_configurations(config, args.algo, grid)
-    names = [variant_name(args.algo, o) for o in configurations]
-    cells = [Cell(e, v, s) for e in args.env for v in names for s in seeds]
-    budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
     kwargs = dict(budget=args.budget, workers=_workers(args, config.threads), executor=args.executor,
                   address=args.ray_address)
     if args.trials:  # one line per trial instead of a display over a grid it will not run whole
@@ -386,6 +383,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         results, outcomes = tune(config, args.algo, args.env, grid, seeds, args.runs_dir, **kwargs,
                                  trials=args.trials, sampler_seed=args.sampler_seed)
     else:
+        names = [variant_name(args.algo, o) for o in configurations]
+        cells = [Cell(e, v, s) for e in args.env for v in names for s in seeds]
+        budgets = {c: env_settings(config, c.env_id, args.budget).budget for c in cells}
         print(f"bench tune: {args.algo} on {', '.join(args.env)}: {len(configurations)} configurations x "
               f"{len(seeds)} seeds = {len(cells)} runs, runs in {args.runs_dir}", file=sys.stderr)
         with ProgressDisplay(cells, args.runs_dir, budgets, enabled=not args.no_progress) as display:
