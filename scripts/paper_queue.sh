@@ -55,7 +55,7 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # cell still needs is scripts/cell_eta.py's estimate: a run in progress at its own rate so far,
 # a run not started at the wall time of a whole run alone on the machine, measured (2026-12-02)
 # on the faster of the machines seen: DDPG 1M ~1.8 h (151-171 env-steps/s, two seeds side by
-# side; another machine gave 98-114), PoliGen Hopper ~2.3 h on two threads (seed 0: 8253 s;
+# side; another machine gave 89-95), PoliGen Hopper ~2.3 h on two threads (seed 0: 8253 s;
 # seed 1, with shorter early episodes, took 2206 s for its first 40k steps against seed 0's
 # 1145 s), UDRL Hopper up to ~1.5 h a seed. Unfinished runs of DDPG Swimmer come first: resumed,
 # they finish a cell. The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
