@@ -30,7 +30,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.evaluation import final_window as final_window_rows
-from bench.provenance import code_hashes
+from bench.provenance import code_hashes, cpu_history, cpu_key
 
 REQUIRED_PROGRESS = ("eval_index", "env_steps", "eval_return_mean")
 GOAL_COLUMNS = ("success_rate", "norm_distance_mean")
@@ -294,6 +294,8 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int, files: _Files) -
         "cpu_time_s": final.get("cpu_time_s", np.nan),
         # torch threads of the run's training (meta.json; runs from before `--threads` used 1)
         "torch_threads": int(meta.get("torch_threads") or 1),
+        # the processors it trained on ("|"-joined, in order; "" for runs from before meta.json recorded them)
+        "cpus": "|".join(cpu_key(c) for c in cpu_history(meta)),
         "success_rate": final.get("success_rate", np.nan),
         "norm_distance": final.get("norm_distance", np.nan),
         "gym_id": meta.get("gym_id", env_id),
@@ -383,7 +385,7 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
     id_cols = ["env_id", "algo", "seed"]
     finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "short_window",
                                                         "code_hash", "code_mixed", "n_evals", "env_steps",
-                                                        "budget", "wall_time_s", "cpu_time_s", "torch_threads", "success_rate",
+                                                        "budget", "wall_time_s", "cpu_time_s", "torch_threads", "cpus", "success_rate",
                                                         "norm_distance",
                                                         "gym_id", "git_commit", "versions", "variant_of"])
     finals_df = finals_df.sort_values(id_cols, ignore_index=True)

@@ -134,6 +134,10 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
             row["cpu_hours"] = float(cpu.mean() / 3600)
         if "torch_threads" in g:  # torch threads per run: CPU-h counts every thread's time
             row["threads"] = sorted({int(t) for t in g["torch_threads"].dropna()})
+        if "cpus" in g:  # distinct processors behind the cell's runs (floats differ across CPUs)
+            known = {c for run in g["cpus"].dropna() for c in str(run).split("|") if c}
+            row["cpu_models"] = len(known)
+            row["cpu_unrecorded"] = int((g["cpus"].fillna("") == "").sum())
         if "code_hash" in g:  # how many code versions made this cell's seeds (1 = all the same code)
             row["code_versions"] = int(g["code_hash"].nunique()) + int(g["code_mixed"].any())
         if "short_window" in g:

@@ -102,13 +102,19 @@ def _steps(n: float | None) -> str:
 
 def cell_notes(r) -> str:
     """Flags a reader must see beside a cell's number: a short final window, seeds from
-    different code, runs on more than one torch thread (their CPU-h count every thread)."""
+    different code, runs on more than one torch thread (their CPU-h count every thread),
+    runs trained on different processors (the same seed gives another curve on another CPU)."""
     notes = []
     if getattr(r, "short_window", False):
         notes.append(f"short window ({r.final_window} evals)")
     threads = getattr(r, "threads", None)
     if isinstance(threads, list) and threads and threads != [1]:
         notes.append(f"{'/'.join(map(str, threads))} torch threads per run")
+    cpus = getattr(r, "cpu_models", 0)
+    if isinstance(cpus, (int, float)) and math.isfinite(cpus) and cpus > 1:
+        unrecorded = getattr(r, "cpu_unrecorded", 0)
+        extra = f", {int(unrecorded)} runs unrecorded" if unrecorded and math.isfinite(unrecorded) else ""
+        notes.append(f"mixed CPUs ({int(cpus)} models{extra})")
     versions = getattr(r, "code_versions", 1)
     if isinstance(versions, (int, float)) and math.isfinite(versions) and versions > 1:
         notes.append(f"mixed code ({int(versions)} versions)")

@@ -211,3 +211,15 @@ def code_hashes(meta: dict[str, Any]) -> list[str]:
         return [str(h) for h in history]
     h = stored_code_hash(meta)
     return [h] if h else []
+
+
+def cpu_key(cpu: dict) -> str:
+    """What identifies a processor for floating-point results: its model and torch's kernel set."""
+    return f"{cpu.get('model', '?')} [{cpu.get('torch_capability', '?')}]"
+
+
+def cpu_history(meta: dict) -> list[dict]:
+    """The processors a run trained on, in order (meta.json; [] for runs from before it was recorded)."""
+    if meta.get("cpu_history"):
+        return list(meta["cpu_history"])
+    return [meta["cpu"]] if meta.get("cpu") else []

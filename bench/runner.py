@@ -47,7 +47,7 @@ from bench import lease as leases
 from bench import store
 from bench.config import BenchConfig, EnvSettings, build_algo_config
 from bench.errors import BenchError
-from bench.provenance import algorithm_code, code_hashes
+from bench.provenance import algorithm_code, code_hashes, cpu_history, cpu_key
 from bench.evaluation import eval_points, evaluate, final_window
 from bench.sweeps import run_sweep
 from envs import make_env, resolve_id
@@ -393,6 +393,10 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     history = code_hashes(meta) if resuming else []
     if not history or history[-1] != code["hash"]:
         history.append(code["hash"])  # more than one: resumed after an edit of its code
+    cpu = _cpu()
+    cpus = cpu_history(meta) if resuming else []
+    if not cpus or cpu_key(cpus[-1]) != cpu_key(cpu):
+        cpus.append(cpu)  # more than one: resumed on another processor
     meta.update({
         "env_id": cell.env_id,
         "gym_id": resolve_id(cell.env_id),
@@ -404,7 +408,8 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
         "git_commit": _git_commit(),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
-        "cpu": _cpu(),
+        "cpu": cpu,
+        "cpu_history": cpus,
         "argv": sys.argv,
         "torch_threads": threads,
     })

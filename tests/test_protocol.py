@@ -105,6 +105,38 @@ def test_resume_after_a_crash_between_double_points_is_exact(tmp_path, jumpy, mo
     assert strip_wall(rows[0]) == strip_wall(rows[1])
 
 
+def test_runs_on_other_processors_are_recorded_and_noted_in_table1(tmp_path, jumpy, monkeypatch):
+    """meta.json keeps every CPU a run trained on; a cell from more than one CPU model says so."""
+    import bench.runner as runner
+    from tests.toy_algorithms import Jumpy
+
+    cfg_path = toy_config(tmp_path)
+    cfg, runs = load_config(cfg_path), tmp_path / "runs"
+    for seed in (0, 1):
+        assert run_cell(Cell(PENDULUM, jumpy, seed), cfg, runs) == "done"
+    assert "mixed CPUs" not in build_report(runs, tmp_path / "r1", cfg).table1["notes"].iloc[0]
+
+    learn, calls = Jumpy.learn, []
+
+    def crashing(self, until):
+        calls.append(until)
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash")
+        learn(self, until)
+
+    monkeypatch.setattr(Jumpy, "learn", crashing)
+    assert run_cell(Cell(PENDULUM, jumpy, 2), cfg, runs) == "failed"
+    monkeypatch.setattr(Jumpy, "learn", learn)
+    here = runner._cpu()
+    other = {**here, "model": "Other CPU 9000"}
+    monkeypatch.setattr(runner, "_cpu", lambda: other)
+    assert run_cell(Cell(PENDULUM, jumpy, 2), cfg, runs) == "done"  # resumed on "another machine"
+    meta = store.read_json(store.run_dir(runs, PENDULUM, jumpy, 2) / store.META)
+    assert meta["cpu_history"] == [here, other] and meta["cpu"] == other
+    notes = build_report(runs, tmp_path / "r2", cfg).table1["notes"].iloc[0]
+    assert "mixed CPUs (2 models)" in notes.split("; "), notes
+
+
 def test_code_hash_follows_the_algorithm_module_and_what_it_imports():
     closure = source_closure(["algorithms.poligen"])
     assert {"algorithms.poligen", "algorithms.poligen_nets", "algorithms.common"} <= set(closure)
