@@ -215,7 +215,8 @@ def code_hashes(meta: dict[str, Any]) -> list[str]:
 
 def cpu_key(cpu: dict) -> str:
     """What identifies a processor for floating-point results: its model and torch's kernel set."""
-    return f"{cpu.get('model', '?')} [{cpu.get('torch_capability', '?')}]"
+    cbwr = f", MKL_CBWR={cpu['mkl_cbwr']}" if cpu.get("mkl_cbwr") else ""
+    return f"{cpu.get('model', '?')} [{cpu.get('torch_capability', '?')}{cbwr}]"
 
 
 def cpu_history(meta: dict) -> list[dict]:

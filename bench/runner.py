@@ -184,8 +184,11 @@ def _cpu() -> dict[str, str]:
             model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
     except OSError:
         pass
-    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability(),
-            "cores": str(os.cpu_count())}
+    cpu = {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability(),
+           "cores": str(os.cpu_count())}
+    if os.environ.get("MKL_CBWR"):  # MKL's code-path pinning changes the arithmetic too
+        cpu["mkl_cbwr"] = os.environ["MKL_CBWR"]
+    return cpu
 
 
 def env_info_for(env_id: str, settings: EnvSettings, env: gym.Env) -> EnvInfo:
