@@ -1,11 +1,13 @@
 """Wall seconds a cell still needs: the background queue's test of whether it fits a session.
 
-    python scripts/cell_eta.py ~/paper-runs Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 6600 --workers 2
+    python scripts/cell_eta.py ~/paper-runs Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7100 --workers 2 \
+        --speed "$(python scripts/machine_speed.py)"
 
 Per seed of the first ``--seeds`` of benchmark.toml's list: 0 when complete; for a run in
 progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
 progress.csv row: the speed of the machine it ran on), at most ``--full``; else ``--full``, the
-wall time of a whole run. The cap matters for PoliGen, whose early, short episodes are the slow
+wall time of a whole run. ``--full`` is stated for the reference machine of
+scripts/machine_speed.py and divided by ``--speed``, this machine's speed relative to it. The cap matters for PoliGen, whose early, short episodes are the slow
 ones: its rate so far overestimates what is left (Hopper seed 1: 2206 s for its first 40k steps).
 The seeds are then packed greedily onto ``--workers`` (longest first) and the busiest worker's
 total is printed, in whole seconds.
@@ -56,10 +58,15 @@ def main() -> None:
     p.add_argument("--budget", type=int, help="env steps of a run (default: the env's budget in benchmark.toml)")
     p.add_argument("--full", type=float, required=True, help="wall seconds of a whole run started here")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="this machine's speed relative to the one --full was measured on (scripts/machine_speed.py)")
     args = p.parse_args()
     cfg = load_config()
+    if not args.speed > 0:
+        p.error("--speed must be > 0")
     budget = args.budget or cfg.env(args.env).budget
-    etas = [seed_eta(store.run_dir(args.runs, args.env, args.algo, s), budget, args.full)
+    full = args.full / args.speed
+    etas = [seed_eta(store.run_dir(args.runs, args.env, args.algo, s), budget, full)
             for s in cfg.seeds[:args.seeds]]
     print(math.ceil(cell_eta(etas, args.workers)))
 

@@ -53,11 +53,15 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # string, e.g. "17:40"; set it to the session's end: a fresh machine keeps no checkpoint, so
 # a run cut off by the session's end is lost). Unset, every cell runs in this order. What a
 # cell still needs is scripts/cell_eta.py's estimate: a run in progress at its own rate so far,
-# a run not started at the wall time of a whole run alone on the machine, measured (2026-12-02)
-# on the faster of the machines seen: DDPG 1M ~1.8 h (151-171 env-steps/s, two seeds side by
-# side; another machine gave 89-95), PoliGen Hopper ~2.3 h on two threads (seed 0: 8253 s;
-# seed 1, with shorter early episodes, took 2206 s for its first 40k steps against seed 0's
-# 1145 s), UDRL Hopper up to ~1.5 h a seed. Unfinished runs of DDPG Swimmer come first: resumed,
+# a run not started at the wall time of a whole run, divided by this machine's speed relative to
+# the reference machine of scripts/machine_speed.py (measured once, below, before any run: the
+# 2026-12-02 sessions drew machines on which DDPG made 89-95, ~140 and 151-171 env-steps/s a run).
+# Whole runs on the reference: DDPG 1M ~2 h (two seeds side by side, ~140 env-steps/s each;
+# Swimmer 2026-12-02 evening); PoliGen Hopper ~2.5 h on two threads (seed 0: 8253 s on a machine
+# whose speed was not recorded; seed 1, with shorter early episodes, took 2206 s for its first 40k
+# steps on a slow machine against seed 0's 1145 s); UDRL Hopper up to ~1.5 h a seed (speed of its
+# machine not recorded). Estimates err long: a run cut off by the session's end is lost, a skipped
+# one only leaves the time to the tune below. Unfinished runs of DDPG Swimmer come first: resumed,
 # they finish a cell. The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
 # cell) comes last: its runs take ~13 min each, so it fills what is left of a session, and its
 # complete runs are published to results/evidence/udrl_tune_swimmer_3m (copied back in on a
@@ -68,14 +72,18 @@ fits() {  # fits SECONDS WHAT...: true if a run of that wall time ends before QU
     if [ "$left" -ge "$1" ]; then return 0; fi
     echo "$(date -u +%FT%TZ) skip (needs ${1}s, ${left}s left before $QUEUE_DEADLINE): ${*:2}"; return 1
 }
-eta() { .venv/bin/python scripts/cell_eta.py "$RUNS" "$@" || echo 999999; }  # eta ENV ALGO --seeds N --full S ...
-fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 6600 --workers 2)" ddpg Swimmer &&
+SPEED=${SPEED:-$(.venv/bin/python scripts/machine_speed.py || echo 1)}  # before the runs below start
+echo "$(date -u +%FT%TZ) machine speed: $SPEED x the reference (scripts/machine_speed.py)"
+eta() {  # eta ENV ALGO --seeds N --full S ...: seconds the cell still needs on this machine
+    .venv/bin/python scripts/cell_eta.py "$RUNS" "$@" --speed "$SPEED" || echo 999999
+}
+fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Swimmer &&
     run --algo ddpg --env Swimmer-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 3; do  # one seed at a time, so that each is checked against the deadline
-    fits "$(eta Hopper-v3 poligen --seeds $n --full 8400)" poligen Hopper seed $((n - 1)) &&
+    fits "$(eta Hopper-v3 poligen --seeds $n --full 9000)" poligen Hopper seed $((n - 1)) &&
         run --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
 done
-fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 6600 --workers 2)" ddpg Hopper &&
+fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Hopper &&
     run --algo ddpg --env Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 4 6 8 10; do  # two seeds side by side at a time
     fits "$(eta Hopper-v3 udrl --seeds $n --full 5400 --workers 2)" udrl Hopper seeds $((n - 2))-$((n - 1)) &&

@@ -30,3 +30,19 @@ def test_complete_resumed_and_new_runs_packed_on_workers(tmp_path):
     assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "5") == 5  # at most a whole run
     (tmp_path / SW / "ddpg" / "seed_0" / "final.json").write_text("{}")
     assert eta(tmp_path, "--seeds", "3", "--budget", "1000", "--full", "100", "--workers", "2") == 100
+
+
+def test_a_slower_machine_needs_more_than_a_whole_reference_run(tmp_path):
+    """--full is the reference machine's: divided by --speed; a run in progress keeps its own rate."""
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "0.5") == 200
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "2") == 50
+    progress(tmp_path / SW / "ddpg" / "seed_0", 500, 200.0)  # 500 steps left at 0.4 s a step
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "0.25") == 200
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "1") == 100  # capped
+
+
+def test_machine_speed_measures_a_positive_rate():
+    out = subprocess.run([sys.executable, str(PROJECT / "scripts" / "machine_speed.py"), "--seconds", "0.2"],
+                         capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) > 0
