@@ -19,7 +19,7 @@
 # On a fresh machine, first copy the published runs in (`cp -r results/tune/* results/ablations/*
 # ~/ablation-runs/`): complete configurations and seeds are then skipped.
 set -u
-cd "$(dirname "$0")/.."
+cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
 RUNS=${RUNS:-$HOME/ablation-runs}
 mkdir -p "$RUNS"
 step() {

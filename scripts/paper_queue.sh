@@ -11,7 +11,7 @@
 # On a fresh machine, first copy the published runs in (`cp -r results/paper/*-v* ~/paper-runs/`):
 # their final.json makes the queue skip them, and --fresh redoes only those made by older code.
 set -u
-cd "$(dirname "$0")/.."
+cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
 RUNS=${RUNS:-$HOME/paper-runs}
 mkdir -p "$RUNS"
 run() {
@@ -56,8 +56,8 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # a run not started at the wall time of a whole run, divided by this machine's speed relative to
 # the reference machine of scripts/machine_speed.py (measured once, below, before any run: the
 # 2026-12-02 sessions drew machines on which DDPG made 89-95, ~140 and 151-171 env-steps/s a run).
-# Whole runs on the reference: DDPG 1M ~2.5 h (two seeds side by side at ~112 env-steps/s each
-# once updates start; Swimmer, 2026-12-02 evening); PoliGen Hopper ~2.8 h on two threads (seed 0
+# Whole runs on the reference: DDPG 1M ~1.9 h (two seeds side by side at 145-160 env-steps/s
+# each when nothing else runs; Swimmer, 2026-12-02 evening); PoliGen Hopper ~2.8 h on two threads (seed 0
 # took 8253 s on a machine whose speed was not recorded, up to ~1.4x the reference's; seed 1, with
 # shorter early episodes, took 2206 s for its first 40k steps on a slow machine against seed 0's
 # 1145 s); UDRL Hopper up to ~1.5 h a seed (541 env-steps/s over its first 50k steps; machine not
@@ -78,13 +78,13 @@ echo "$(date -u +%FT%TZ) machine speed: $SPEED x the reference (scripts/machine_
 eta() {  # eta ENV ALGO --seeds N --full S ...: seconds the cell still needs on this machine
     .venv/bin/python scripts/cell_eta.py "$RUNS" "$@" --speed "$SPEED" || echo 999999
 }
-fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 9000 --workers 2)" ddpg Swimmer &&
+fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Swimmer &&
     run --algo ddpg --env Swimmer-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 3; do  # one seed at a time, so that each is checked against the deadline
     fits "$(eta Hopper-v3 poligen --seeds $n --full 10000)" poligen Hopper seed $((n - 1)) &&
         run --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
 done
-fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 9000 --workers 2)" ddpg Hopper &&
+fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Hopper &&
     run --algo ddpg --env Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 4 6 8 10; do  # two seeds side by side at a time
     fits "$(eta Hopper-v3 udrl --seeds $n --full 5400 --workers 2)" udrl Hopper seeds $((n - 2))-$((n - 1)) &&

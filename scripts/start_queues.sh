@@ -32,14 +32,19 @@ copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not h
 copy_in results/paper "$HOME/paper-runs"
 copy_in results/tune results/ablations "$HOME/ablation-runs"
 copy_in results/evidence/udrl_tune_swimmer_3m "$HOME/evidence-runs"  # paper_queue.sh's sampled tune
-running() { pgrep -f "bash scripts/$1" > /dev/null; }
+# The queues run from copies: bash reads a script as it goes, so editing scripts/*.sh in the
+# checkout while a queue runs would make it resume at a wrong byte offset of the new text.
+snap=$(mktemp -d "${TMPDIR:-/tmp}/bench-queues.XXXXXX")
+cp scripts/paper_queue.sh scripts/ablation_queue.sh "$snap/"
+export BENCH_ROOT=$PWD
+running() { pgrep -f "bash .*/$1" > /dev/null; }
 if running paper_queue.sh || running ablation_queue.sh; then echo "a queue is already running"; exit 0; fi
 case $WHICH in
-    all) nohup bash -c 'bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1;
-                        bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1' > /dev/null 2>&1 &
+    all) SNAP=$snap nohup bash -c 'bash "$SNAP/paper_queue.sh" >> "$HOME/paper-runs/queue.log" 2>&1;
+                        bash "$SNAP/ablation_queue.sh" >> "$HOME/ablation-runs/queue.log" 2>&1' > /dev/null 2>&1 &
          echo "queues started: paper, then ablation (logs: ~/paper-runs/queue.log, ~/ablation-runs/queue.log)";;
-    paper) nohup bash scripts/paper_queue.sh >> "$HOME/paper-runs/queue.log" 2>&1 &
+    paper) nohup bash "$snap/paper_queue.sh" >> "$HOME/paper-runs/queue.log" 2>&1 &
            echo "paper queue started (log: ~/paper-runs/queue.log)";;
-    ablation) nohup bash scripts/ablation_queue.sh >> "$HOME/ablation-runs/queue.log" 2>&1 &
+    ablation) nohup bash "$snap/ablation_queue.sh" >> "$HOME/ablation-runs/queue.log" 2>&1 &
               echo "ablation queue started (log: ~/ablation-runs/queue.log)";;
 esac
