@@ -214,9 +214,12 @@ def code_hashes(meta: dict[str, Any]) -> list[str]:
 
 
 def cpu_key(cpu: dict) -> str:
-    """What identifies a processor for floating-point results: its model and torch's kernel set."""
+    """What identifies a processor for floating-point results: its model (name, and family/model/
+    stepping and instruction-set flags where recorded) and torch's kernel set."""
+    ident = f", {cpu['id']}" if cpu.get("id") else ""
+    flags = f", flags {cpu['flags_sha256']}" if cpu.get("flags_sha256") else ""
     cbwr = f", MKL_CBWR={cpu['mkl_cbwr']}" if cpu.get("mkl_cbwr") else ""
-    return f"{cpu.get('model', '?')} [{cpu.get('torch_capability', '?')}{cbwr}]"
+    return f"{cpu.get('model', '?')} [{cpu.get('torch_capability', '?')}{ident}{flags}{cbwr}]"
 
 
 def cpu_history(meta: dict) -> list[dict]:

@@ -175,17 +175,31 @@ def _versions() -> dict[str, str]:
 
 def _cpu() -> dict[str, str]:
     """The processor a run's arithmetic depends on: the same seed and code can give other
-    floating-point results on another CPU (torch dispatches its kernels by instruction set)."""
+    floating-point results on another CPU (torch and MKL dispatch their kernels by instruction
+    set). A VM may show only a generic name ("AMD EPYC"): family/model/stepping and a digest of
+    the instruction-set flags tell its generations apart."""
+    import hashlib
+
     import torch
 
-    model = platform.processor()
+    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+            for line in f:
+                if not line.strip():
+                    break  # the first processor's block
+                key, _, value = line.partition(":")
+                info[key.strip()] = value.strip()
     except OSError:
         pass
-    cpu = {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability(),
+    cpu = {"model": info.get("model name") or platform.processor(),
+           "torch_capability": torch.backends.cpu.get_cpu_capability(),
            "cores": str(os.cpu_count())}
+    if "cpu family" in info:
+        cpu["id"] = f"{info.get('vendor_id', '?')} family {info['cpu family']} model {info.get('model', '?')} " \
+                    f"stepping {info.get('stepping', '?')}"
+    if info.get("flags"):
+        cpu["flags_sha256"] = hashlib.sha256(" ".join(sorted(info["flags"].split())).encode()).hexdigest()[:12]
     if os.environ.get("MKL_CBWR"):  # MKL's code-path pinning changes the arithmetic too
         cpu["mkl_cbwr"] = os.environ["MKL_CBWR"]
     return cpu
