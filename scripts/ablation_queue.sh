@@ -19,6 +19,7 @@
 # On a fresh machine, first copy the published runs in (`cp -r results/tune/* results/ablations/*
 # ~/ablation-runs/`): complete configurations and seeds are then skipped.
 set -u
+LIB=$(cd "$(dirname "$0")" && pwd)/queue_lib.sh  # beside this script (start_queues.sh copies both)
 cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
 RUNS=${RUNS:-$HOME/ablation-runs}
 mkdir -p "$RUNS"
@@ -46,7 +47,19 @@ done
 # each, 35 env-steps/s, up to ~4 h. So 35-70 h for the 25; seed by seed, so that stopping after
 # seed k leaves every setting with seeds 0..k. --fresh replaces the single 50k run of 2026-12-02.
 HOPPER_BUDGET=500000
+# One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh):
+# a fresh machine keeps no checkpoint. HOPPER_FULL, the wall time of a 500k run on two threads on the
+# reference machine of scripts/machine_speed.py: PoliGen seed 0's 3M run reached 500k after 4865 s
+# (results/paper/Hopper-v3/poligen/seed_0, a machine up to ~1.4x the reference) -> ~6800 s. A setting
+# that stays on ~30-step episodes (0-100k took 2604 s of those 4865) would need up to ~2.7x that, and
+# cannot finish inside one session at this budget.
+HOPPER_FULL=${HOPPER_FULL:-6800}
+. "$LIB"  # fits, eta, SPEED
 for seed in 0 1 2 3 4; do
-    step run --algo $ABLATIONS --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
-        --threads 2 --fresh --wait
+    for algo in ${ABLATIONS//,/ }; do
+        fits "$(eta Hopper-v3 "$algo" --seed-list $seed --budget $HOPPER_BUDGET --full "$HOPPER_FULL")" \
+            "$algo" Hopper seed $seed || continue
+        step run --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
+            --threads 2 --fresh --wait
+    done
 done

@@ -3,7 +3,7 @@
     python scripts/cell_eta.py ~/paper-runs Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7100 --workers 2 \
         --speed "$(python scripts/machine_speed.py)"
 
-Per seed of the first ``--seeds`` of benchmark.toml's list: 0 when complete; for a run in
+Per seed of the first ``--seeds`` of benchmark.toml's list (or of ``--seed-list``): 0 when complete; for a run in
 progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
 progress.csv row: the speed of the machine it ran on), at most ``--full``; else ``--full``, the
 wall time of a whole run. ``--full`` is stated for the reference machine of
@@ -54,7 +54,9 @@ def main() -> None:
     p.add_argument("runs", type=Path)
     p.add_argument("env")
     p.add_argument("algo")
-    p.add_argument("--seeds", type=int, required=True)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--seeds", type=int, help="the first N seeds of benchmark.toml's list")
+    which.add_argument("--seed-list", help="these seeds, comma-separated (e.g. 3 or 0,2)")
     p.add_argument("--budget", type=int, help="env steps of a run (default: the env's budget in benchmark.toml)")
     p.add_argument("--full", type=float, required=True, help="wall seconds of a whole run started here")
     p.add_argument("--workers", type=int, default=1)
@@ -66,8 +68,11 @@ def main() -> None:
         p.error("--speed must be > 0")
     budget = args.budget or cfg.env(args.env).budget
     full = args.full / args.speed
-    etas = [seed_eta(store.run_dir(args.runs, args.env, args.algo, s), budget, full)
-            for s in cfg.seeds[:args.seeds]]
+    try:
+        seeds = cfg.seeds[:args.seeds] if args.seed_list is None else [int(s) for s in args.seed_list.split(",")]
+    except ValueError:
+        p.error(f"--seed-list: not a comma-separated list of integers: {args.seed_list!r}")
+    etas = [seed_eta(store.run_dir(args.runs, args.env, args.algo, s), budget, full) for s in seeds]
     print(math.ceil(cell_eta(etas, args.workers)))
 
 

@@ -11,6 +11,7 @@
 # On a fresh machine, first copy the published runs in (`cp -r results/paper/*-v* ~/paper-runs/`):
 # their final.json makes the queue skip them, and --fresh redoes only those made by older code.
 set -u
+LIB=$(cd "$(dirname "$0")" && pwd)/queue_lib.sh  # beside this script (start_queues.sh copies both)
 cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
 RUNS=${RUNS:-$HOME/paper-runs}
 mkdir -p "$RUNS"
@@ -67,17 +68,7 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # cell) comes last: its runs take ~13 min each, so it fills what is left of a session, and its
 # complete runs are published to results/evidence/udrl_tune_swimmer_3m (copied back in on a
 # fresh machine by start_queues.sh; the search replays its suggestions and resumes).
-fits() {  # fits SECONDS WHAT...: true if a run of that wall time ends before QUEUE_DEADLINE
-    [ -z "${QUEUE_DEADLINE:-}" ] && return 0
-    local left=$(( $(date -d "$QUEUE_DEADLINE" +%s) - $(date +%s) ))
-    if [ "$left" -ge "$1" ]; then return 0; fi
-    echo "$(date -u +%FT%TZ) skip (needs ${1}s, ${left}s left before $QUEUE_DEADLINE): ${*:2}"; return 1
-}
-SPEED=${SPEED:-$(.venv/bin/python scripts/machine_speed.py || echo 1)}  # before the runs below start
-echo "$(date -u +%FT%TZ) machine speed: $SPEED x the reference (scripts/machine_speed.py)"
-eta() {  # eta ENV ALGO --seeds N --full S ...: seconds the cell still needs on this machine
-    .venv/bin/python scripts/cell_eta.py "$RUNS" "$@" --speed "$SPEED" || echo 999999
-}
+. "$LIB"  # fits, eta, SPEED (measured here, before the runs below start)
 fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Swimmer &&
     run --algo ddpg --env Swimmer-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 3; do  # one seed at a time, so that each is checked against the deadline

@@ -35,7 +35,7 @@ copy_in results/evidence/udrl_tune_swimmer_3m "$HOME/evidence-runs"  # paper_que
 # The queues run from copies: bash reads a script as it goes, so editing scripts/*.sh in the
 # checkout while a queue runs would make it resume at a wrong byte offset of the new text.
 snap=$(mktemp -d "${TMPDIR:-/tmp}/bench-queues.XXXXXX")
-cp scripts/paper_queue.sh scripts/ablation_queue.sh "$snap/"
+cp scripts/paper_queue.sh scripts/ablation_queue.sh scripts/queue_lib.sh "$snap/"
 export BENCH_ROOT=$PWD
 running() { pgrep -f "bash .*/$1" > /dev/null; }
 if running paper_queue.sh || running ablation_queue.sh; then echo "a queue is already running"; exit 0; fi

@@ -46,3 +46,13 @@ def test_machine_speed_measures_a_positive_rate():
                          capture_output=True, text=True, cwd=PROJECT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) > 0
+
+
+def test_seed_list_names_the_seeds(tmp_path):
+    """--seed-list picks seeds by value (the ablation queue gates one seed at a time), not the first N."""
+    progress(tmp_path / SW / "ddpg" / "seed_3", 900, 90.0)  # 100 steps left at 0.1 s a step
+    assert eta(tmp_path, "--seed-list", "3", "--budget", "1000", "--full", "100") == 10
+    assert eta(tmp_path, "--seed-list", "0,3", "--budget", "1000", "--full", "100") == 110
+    out = subprocess.run([sys.executable, str(PROJECT / "scripts" / "cell_eta.py"), str(tmp_path), SW, "ddpg",
+                          "--seed-list", "a", "--full", "1"], capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert out.returncode == 2 and "--seed-list" in out.stderr

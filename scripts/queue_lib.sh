@@ -1,0 +1,22 @@
+# Shared by scripts/paper_queue.sh and scripts/ablation_queue.sh (sourced, not run): start a run
+# only if it can finish before the session ends. A fresh machine keeps no checkpoint, so a run
+# cut off by the session's end is lost; a skipped one only leaves its time to the next step.
+#
+# Needs RUNS (the runs directory) and, optionally, QUEUE_DEADLINE (a `date -d` string, e.g.
+# "17:40": the session's end; unset, everything fits) and SPEED (this machine's speed relative to
+# the reference machine of scripts/machine_speed.py; measured once when this file is sourced,
+# before any run starts, unless given).
+
+fits() {  # fits SECONDS WHAT...: true if a run of that wall time ends before QUEUE_DEADLINE
+    [ -z "${QUEUE_DEADLINE:-}" ] && return 0
+    local left=$(( $(date -d "$QUEUE_DEADLINE" +%s) - $(date +%s) ))
+    if [ "$left" -ge "$1" ]; then return 0; fi
+    echo "$(date -u +%FT%TZ) skip (needs ${1}s, ${left}s left before $QUEUE_DEADLINE): ${*:2}"; return 1
+}
+
+eta() {  # eta ENV ALGO (--seeds N | --seed-list L) --full S ...: seconds the cell still needs here
+    .venv/bin/python scripts/cell_eta.py "$RUNS" "$@" --speed "$SPEED" || echo 999999
+}
+
+SPEED=${SPEED:-$(.venv/bin/python scripts/machine_speed.py || echo 1)}
+echo "$(date -u +%FT%TZ) machine speed: $SPEED x the reference (scripts/machine_speed.py)"
