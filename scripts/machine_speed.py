@@ -14,7 +14,9 @@ on a batch of 128 (benchmark.toml's DDPG: 256x256 networks, Adam), for ``--secon
 the priority it is started with: run it before the queue's runs. On the reference machine, the
 same measurement ranged over 160-290 iterations/s within an hour (beside the queue's runs, or
 alone), so it tells a machine at 0.6x from one at 1.0-1.4x, not finer: the queue's whole-run
-times keep a margin.
+times keep a margin. It can also overstate a machine: 1.21-1.37 on one (2026-12-05) whose DDPG
+Swimmer runs went no faster than the reference's (~140 env-steps/s each, two side by side), so
+the queues (scripts/queue_lib.sh) never use more than 1.
 """
 
 from __future__ import annotations
