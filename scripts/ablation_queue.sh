@@ -3,10 +3,9 @@
 # on InvertedPendulum-v2 at the paper's budget (63 configurations x 5 seeds), and
 # Figures 7-8 (PoliGen and its ablation variants, 5 seeds) at reduced budgets: Swimmer-v3
 # at 300k steps (~9 CPU-min per run: 300 episodes of 1000 steps at ~1.5 s of updates each),
-# Hopper-v3 at 500k (below: early Hopper episodes are ~35 steps and PoliGen pays ~0.7 s of
-# updates per episode on two threads, however short, so ~1.35-4 h per run, ~35-70 h for the
-# 25). Cheapest complete deliverable first: the grid
-# (315 runs; ARS on InvertedPendulum at 100k costs 29 CPU-s a run: ~2.5 CPU-h), then the
+# Hopper-v3 at 200k (below: early Hopper episodes are ~35 steps and PoliGen pays ~0.7 s of
+# updates per episode on two threads, however short, so ~1-2 h per run, ~25-50 h for the 25).
+# Cheapest complete deliverable first: the grid (315 runs; ARS on InvertedPendulum at 100k costs 29 CPU-s a run: ~2.5 CPU-h), then the
 # Swimmer figures (25 runs, ~4 CPU-h), then Hopper's. The figures run seed by seed (every
 # variant's seed 0, then every variant's seed 1, ...), so that a queue cut off by the end of
 # a session leaves all five variants with the same seeds: a comparison, not five lopsided cells.
@@ -34,26 +33,26 @@ step tune --algo ars --env InvertedPendulum-v2 --seeds 5
 for seed in 0 1 2 3 4; do
     step run --algo $ABLATIONS --env Swimmer-v3 --seed-list $seed --budget 300000
 done
-# Hopper at 500k (decided 2026-12-02; the first plan, 50k, was paused after one run: at 50k
-# PoliGen has not begun to learn Hopper, results/ablations/NOTES.md). The 3M paper run of seed 0
-# (two threads) scores 11-67 up to 90k, 200-300 from 150k to 370k on 100-130-step episodes, then
-# jumps: 1110 at 380k, 2811 at 390k, 1776 on average over 410k-500k (episodes of 400-1000 steps).
-# It reached 500k in 4865 s of wall time, most of it before 150k (0-50k: 1444 s, 50-100k: 1160 s;
-# ~100 s per 50k once episodes are long). So 500k shows the base method learn Hopper, and the
-# recency weighting (which exists for Hopper's short failing episodes) can show there. Evaluation
-# every 10k as in the paper (the base variant's rows are then comparable to the paper run's);
-# final return over the last 10 evaluations (410k-500k). Cost: ~1.35 h a run on two threads for
-# a variant that learns like the base; one whose episodes stay ~35 steps pays ~0.7 s of updates
-# each, 35 env-steps/s, up to ~4 h. So 35-70 h for the 25; seed by seed, so that stopping after
-# seed k leaves every setting with seeds 0..k. --fresh replaces the single 50k run of 2026-12-02.
-HOPPER_BUDGET=500000
-# One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh):
-# a fresh machine keeps no checkpoint. HOPPER_FULL, the wall time of a 500k run on two threads on the
-# reference machine of scripts/machine_speed.py: PoliGen seed 0's 3M run reached 500k after 4865 s
-# (results/paper/Hopper-v3/poligen/seed_0, a machine up to ~1.4x the reference) -> ~6800 s. A setting
-# that stays on ~30-step episodes (0-100k took 2604 s of those 4865) would need up to ~2.7x that, and
-# cannot finish inside one session at this budget.
-HOPPER_FULL=${HOPPER_FULL:-6800}
+# Hopper at 200k (decided 2026-12-05; 500k from 2026-12-02 to 12-05, 50k before). Every session
+# now starts on a fresh machine, which keeps no checkpoint: a run must finish inside the session it
+# starts in. PoliGen pays ~0.7 s of updates per episode on two threads however short the episode,
+# so a setting whose episodes stay at ~30 steps (the falling phase every run starts in) makes ~38
+# env-steps/s: 0-100k took 2604 s for PoliGen seed 0's 3M run (results/paper/Hopper-v3/poligen/
+# seed_0, two threads, a machine up to ~1.4x the reference). At 500k such a run needs ~3.6 h and
+# could never finish (the queue would start it, and lose it, every session); the paper says the
+# uniform-sampling settings are the ones that stay behind on Hopper. At 200k it needs ~1.5 h there,
+# ~2 h on the reference (HOPPER_FULL). What 200k shows: seed 0 of the base scores 11-67 on
+# 30-49-step episodes up to 90k, then 155-486 (one hop and a fall, 77-130-step episodes) from 100k;
+# its jump to 1000-2800 comes at 380k. So the figures compare how soon each setting leaves the
+# falling phase, where the recency weighting is meant to act, not the gait reached later.
+# Evaluation every 10k as in the paper; final return = mean of the last 10 evaluations (110k-200k);
+# two threads per run; seed by seed, so that stopping after seed k leaves every setting with seeds
+# 0..k. --fresh replaces the single 50k run of 2026-12-02.
+HOPPER_BUDGET=200000
+# One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh).
+# HOPPER_FULL: wall seconds of the slowest expected 200k run (falling throughout) on the reference
+# machine of scripts/machine_speed.py; the base's seed 0 reached 200k after 3561 s (~5000 s there).
+HOPPER_FULL=${HOPPER_FULL:-7300}
 . "$LIB"  # fits, eta, SPEED
 for seed in 0 1 2 3 4; do
     for algo in ${ABLATIONS//,/ }; do
