@@ -64,16 +64,25 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # 1145 s); UDRL Hopper up to ~1.5 h a seed (541 env-steps/s over its first 50k steps; machine not
 # recorded; UDRL Swimmer's 3M took 860-1250 s). Estimates err long: a run cut off by the session's end is lost, a skipped
 # one only leaves the time to the tune below. Unfinished runs of DDPG Swimmer come first: resumed,
-# they finish a cell. The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
+# they finish a cell (complete since 2026-12-05). The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
 # cell) comes last: its runs take ~13 min each, so it fills what is left of a session, and its
 # complete runs are published to results/evidence/udrl_tune_swimmer_3m (copied back in on a
 # fresh machine by start_queues.sh; the search replays its suggestions and resumes).
 . "$LIB"  # fits, eta, SPEED (measured here, before the runs below start)
 fits "$(eta Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Swimmer &&
     run --algo ddpg --env Swimmer-v3 --seeds 2 --budget 1000000 --workers 2 --wait
-for n in 2 3; do  # one seed at a time, so that each is checked against the deadline
-    fits "$(eta Hopper-v3 poligen --seeds $n --full 10000)" poligen Hopper seed $((n - 1)) &&
-        run --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
+# PoliGen Hopper seeds 1-2 last (reordered 2026-12-05): a whole seed needs ~10000 s here, about a
+# session, more on a slow machine (seed 1 is a slow seed), so one started from zero finishes only if
+# the next session gets this machine back. DDPG and UDRL Hopper, which surely fit, go first: a
+# finished cell survives a fresh machine. A PoliGen seed already in progress here (this machine
+# came back) resumes before them: its checkpoint is lost with the machine.
+poligen_hopper() {  # poligen_hopper N: seed N-1 (seeds 0..N-1, the rest complete), if it fits
+    fits "$(eta Hopper-v3 poligen --seeds "$1" --full 10000)" poligen Hopper seed $(($1 - 1)) &&
+        run --algo poligen --env Hopper-v3 --seeds "$1" --fresh --threads 2 --wait
+}
+for n in 2 3; do
+    d=$RUNS/Hopper-v3/poligen/seed_$((n - 1))
+    [ -f "$d/checkpoint.pt" ] && [ ! -f "$d/final.json" ] && poligen_hopper $n
 done
 fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Hopper &&
     run --algo ddpg --env Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
@@ -81,6 +90,7 @@ for n in 2 4 6 8 10; do  # two seeds side by side at a time
     fits "$(eta Hopper-v3 udrl --seeds $n --full 5400 --workers 2)" udrl Hopper seeds $((n - 2))-$((n - 1)) &&
         run --algo udrl --env Hopper-v3 --seeds $n --workers 2 --wait
 done
+for n in 2 3; do poligen_hopper $n; done  # one seed at a time, each checked against the deadline
 # UDRL Swimmer evidence (issue 10: the one non-consistent cell still unexplained; added 2026-12-02).
 # What was left untried is the paper's own protocol: its [tune.udrl] grid at 3M over 5 seeds
 # (18 configurations, ~18 CPU-h whole). Sampled instead: 6 configurations picked by Optuna's TPE
