@@ -5,10 +5,13 @@
 
 Per seed of the first ``--seeds`` of benchmark.toml's list (or of ``--seed-list``): 0 when complete; for a run in
 progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
-progress.csv row: the speed of the machine it ran on), at most ``--full``; else ``--full``, the
-wall time of a whole run. ``--full`` is stated for the reference machine of
-scripts/machine_speed.py and divided by ``--speed``, this machine's speed relative to it. The cap matters for PoliGen, whose early, short episodes are the slow
-ones: its rate so far overestimates what is left (Hopper seed 1: 2206 s for its first 40k steps).
+progress.csv row, cumulative over resumes: the speed of the machine it ran on), at most ``--full``
+less the wall time it has had (while that is less than ``--full``); else ``--full``, the wall time
+of a whole run. ``--full`` is stated for the reference machine of scripts/machine_speed.py and
+divided by ``--speed``, this machine's speed relative to it. The bound matters for PoliGen, whose
+early, short episodes are the slow ones: its rate so far overestimates what is left (Hopper seed 0
+took 4204 s to 300k and 4049 s more to 3M; its rate at 300k says 37,800 s), so a seed resumed at a
+session's start would be judged not to fit.
 The seeds are then packed greedily onto ``--workers`` (longest first) and the busiest worker's
 total is printed, in whole seconds.
 """
@@ -38,7 +41,8 @@ def seed_eta(run: Path, budget: int, full: float) -> float:
     steps, wall = float(last["env_steps"]), float(last["wall_time"])
     if steps <= 0 or not math.isfinite(wall):
         return full
-    return min(full, max(0.0, budget - steps) * wall / steps)
+    at_rate = max(0.0, budget - steps) * wall / steps
+    return min(full - wall if wall < full else full, at_rate)
 
 
 def cell_eta(etas: list[float], workers: int) -> float:

@@ -53,7 +53,8 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # The remaining cells, each started only if it can finish before QUEUE_DEADLINE (a `date -d`
 # string, e.g. "17:40"; set it to the session's end: a fresh machine keeps no checkpoint, so
 # a run cut off by the session's end is lost). Unset, every cell runs in this order. What a
-# cell still needs is scripts/cell_eta.py's estimate: a run in progress at its own rate so far,
+# cell still needs is scripts/cell_eta.py's estimate: a run in progress at its own rate so far
+# (at most a whole run less the wall time it has had),
 # a run not started at the wall time of a whole run, divided by this machine's speed relative to
 # the reference machine of scripts/machine_speed.py (measured once, below, before any run: the
 # 2026-12-02 sessions drew machines on which DDPG made 89-95, ~140 and 151-171 env-steps/s a run).

@@ -56,3 +56,10 @@ def test_seed_list_names_the_seeds(tmp_path):
     out = subprocess.run([sys.executable, str(PROJECT / "scripts" / "cell_eta.py"), str(tmp_path), SW, "ddpg",
                           "--seed-list", "a", "--full", "1"], capture_output=True, text=True, cwd=PROJECT, timeout=120)
     assert out.returncode == 2 and "--seed-list" in out.stderr
+
+
+def test_a_run_in_progress_needs_at_most_a_whole_run_less_what_it_has_had(tmp_path):
+    """PoliGen's early steps are its slow ones: a run at 10% after 40% of a whole run's time needs <= 60%."""
+    progress(tmp_path / SW / "ddpg" / "seed_0", 100, 40.0)  # 900 steps left at 0.4 s a step: 360 s
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 60
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "0.5") == 160
