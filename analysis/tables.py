@@ -146,6 +146,19 @@ def fidelity(mean: float, std: float, n: int, paper_mean: float, paper_std: floa
     return t, pval, "above paper" if mean > paper_mean else "below paper"
 
 
+def few_seeds_note(mean: float, n: int, verdict: str, paper: tuple[float, float] | None) -> str:
+    """For a 2-seed cell that differs from the paper: the test again with the paper's std for ours.
+
+    Two seeds that happen to agree give a small std, and Welch's t then measures the paper's mean
+    against its own standard error alone (DDPG on Hopper: ours 811 ± 11 on 2 seeds against
+    1634 ± 1036). Where the verdict survives the paper's spread, it is not an artefact of that.
+    """
+    if n != 2 or paper is None or verdict not in ("above paper", "below paper"):
+        return ""
+    t, _, again = fidelity(mean, paper[1], n, paper[0], paper[1])
+    return f"2 seeds: {again}, t = {t:.2f}, with the paper's std for ours"
+
+
 def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, float]]] | None = None,
            budgets: dict[str, int] | None = None) -> pd.DataFrame:
     """Table 1 as a frame: one row per (env, algo) with display strings and raw numbers.
@@ -164,6 +177,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
         full = budgets.get(r.env_id)
         partial = budget is not None and full is not None and budget < full
         shown = verdict + (f" (partial: {_steps(budget)} of {_steps(full)} steps)" if partial and p else "")
+        notes = [n for n in (cell_notes(r), few_seeds_note(r.mean, r.n, verdict, p)) if n]
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
             "final return (mean ± std)": pm(r.mean, r.std, r.n),
@@ -173,7 +187,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
             "vs paper (Welch t)": f"{shown}, t = {t:.2f}" if math.isfinite(t) else shown,
             "budget": _steps(budget) if budget is not None else "–",
             "CPU-h per run": _sig(getattr(r, "cpu_hours", math.nan)),
-            "notes": cell_notes(r),
+            "notes": "; ".join(notes),
             "mean": r.mean, "std": r.std, "ci_lo": r.mean_lo, "ci_hi": r.mean_hi, "mean_se": r.mean_se,
             "median": r.median, "iqm": r.iqm, "iqm_lo": r.iqm_lo, "iqm_hi": r.iqm_hi, "iqm_se": r.iqm_se,
             "paper_mean": p[0] if p else float("nan"), "paper_std": p[1] if p else float("nan"),

@@ -111,6 +111,18 @@ def test_welch_verdicts_on_the_issue_numbers():
     assert fidelity(1000.0, 0.0, 3, 1000.0, 0.0)[2] == "consistent"
 
 
+def test_a_two_seed_verdict_is_tested_again_with_the_papers_spread():
+    """DDPG on Hopper: 2 seeds at 818 and 803 read 'below paper' (t = -3.55) only through their std of 11."""
+    from analysis.tables import few_seeds_note
+
+    paper = (1634.0, 1036.0)
+    assert few_seeds_note(810.5, 2, "below paper", paper) == "2 seeds: consistent, t = -1.07, with the paper's std for ours"
+    assert few_seeds_note(10.0, 2, "below paper", (93.0, 1.0)).startswith("2 seeds: below paper")  # survives
+    assert few_seeds_note(810.5, 3, "below paper", paper) == ""  # three seeds: the test stands as it is
+    assert few_seeds_note(1600.0, 2, "consistent", paper) == ""  # a larger std only makes it more so
+    assert few_seeds_note(810.5, 2, "below paper", None) == ""
+
+
 def test_one_seed_shows_no_spread():
     from analysis.tables import pm
 
