@@ -177,7 +177,7 @@ def table1(final_stats: pd.DataFrame, paper: dict[str, dict[str, tuple[float, fl
         full = budgets.get(r.env_id)
         partial = budget is not None and full is not None and budget < full
         shown = verdict + (f" (partial: {_steps(budget)} of {_steps(full)} steps)" if partial and p else "")
-        notes = [n for n in (cell_notes(r), few_seeds_note(r.mean, r.n, verdict, p)) if n]
+        notes = [x for x in (cell_notes(r), few_seeds_note(r.mean, r.n, verdict, p)) if x]
         row = {
             "env": r.env_id, "algo": r.algo, "seeds": r.n,
             "final return (mean ± std)": pm(r.mean, r.std, r.n),
