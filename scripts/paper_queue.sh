@@ -62,8 +62,9 @@ run --algo poligen --env Swimmer-v3 --seeds 3 --fresh --workers 2 --wait
 # each when nothing else runs; Swimmer, 2026-12-02 evening); PoliGen Hopper ~2.8 h on two threads (seed 0
 # took 8253 s on a machine whose speed was not recorded, up to ~1.4x the reference's; seed 1, with
 # shorter early episodes, took 2206 s for its first 40k steps on a slow machine against seed 0's
-# 1145 s); UDRL Hopper up to ~1.5 h a seed (541 env-steps/s over its first 50k steps; machine not
-# recorded; UDRL Swimmer's 3M took 860-1250 s). Estimates err long: a run cut off by the session's end is lost, a skipped
+# 1145 s); UDRL Hopper ~1300 s a seed (2026-12-06: seeds 0-1 side by side reached 1.76M after 723 s,
+# ~2400 env-steps/s each once its episodes lengthen; 541 over its first 50k steps), 2400 s allowed;
+# UDRL Swimmer's 3M took 860-1250 s). Estimates err long: a run cut off by the session's end is lost, a skipped
 # one only leaves the time to the tune below. Unfinished runs of DDPG Swimmer come first: resumed,
 # they finish a cell (complete since 2026-12-05). The sampled UDRL Swimmer tune (the evidence for issue 10's one unexplained
 # cell) comes last: its runs take ~13 min each, so it fills what is left of a session, and its
@@ -88,7 +89,7 @@ done
 fits "$(eta Hopper-v3 ddpg --seeds 2 --budget 1000000 --full 7200 --workers 2)" ddpg Hopper &&
     run --algo ddpg --env Hopper-v3 --seeds 2 --budget 1000000 --workers 2 --wait
 for n in 2 4 6 8 10; do  # two seeds side by side at a time
-    fits "$(eta Hopper-v3 udrl --seeds $n --full 5400 --workers 2)" udrl Hopper seeds $((n - 2))-$((n - 1)) &&
+    fits "$(eta Hopper-v3 udrl --seeds $n --full 2400 --workers 2)" udrl Hopper seeds $((n - 2))-$((n - 1)) &&
         run --algo udrl --env Hopper-v3 --seeds $n --workers 2 --wait
 done
 for n in 2 3; do poligen_hopper $n; done  # one seed at a time, each checked against the deadline
