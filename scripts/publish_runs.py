@@ -10,7 +10,9 @@ with identical files is left alone, and files are written atomically. Prints wha
 by today's code (the runs ``bench run --fresh`` would keep), so a run kept from older code
 is never published over or beside today's. ``--unfinished`` copies the runs still in progress
 instead (their progress so far, no final.json): for a dated snapshot under ``results/evidence/``,
-never for ``results/paper/``, whose cells must be complete.
+never for ``results/paper/``, whose cells must be complete. The ranking files ``bench tune``
+writes (``_tune/<env>/<algo>/``: ranking.csv, ranking.md, best.toml) are published with the runs,
+under the same ``--env``/``--algo`` filters (the algorithm is the tuned base).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bench.errors import BenchError
 from bench.provenance import code_hashes, run_code_today
 
 SMALL_FILES = ("config.json", "meta.json", "progress.csv", "final.json", "sweep.csv", "status.json", "skills.csv")
+TUNE_FILES = ("ranking.csv", "ranking.md", "best.toml")
 
 
 def made_by_current_code(run: Path, config: BenchConfig) -> bool:
@@ -58,20 +61,30 @@ def publish(src: Path, dest: Path, envs: set[str] | None = None, algos: set[str]
             continue
         if current_code is not None and not ((run / store.META).exists() and made_by_current_code(run, current_code)):
             continue
-        target = dest / run.relative_to(src)
-        changed = False
-        for name in SMALL_FILES:
-            f = run / name
-            if not f.exists():
+        if _copy_changed(run, dest / run.relative_to(src), SMALL_FILES):
+            updated.append(dest / run.relative_to(src))
+    if not unfinished:  # a ranking is a finished tune's result; a snapshot of runs in progress has none
+        for ranking in sorted(src.glob("_tune/*/*")):
+            if envs and ranking.parent.name not in envs or algos and ranking.name not in algos:
                 continue
-            data = f.read_bytes()
-            if (target / name).exists() and (target / name).read_bytes() == data:
-                continue
-            store.atomic_write_bytes(target / name, data)
-            changed = True
-        if changed:
-            updated.append(target)
+            if _copy_changed(ranking, dest / ranking.relative_to(src), TUNE_FILES):
+                updated.append(dest / ranking.relative_to(src))
     return updated
+
+
+def _copy_changed(src_dir: Path, target: Path, names: tuple[str, ...]) -> bool:
+    """Copy the files ``names`` that exist in ``src_dir`` to ``target`` atomically; True if any changed."""
+    changed = False
+    for name in names:
+        f = src_dir / name
+        if not f.exists():
+            continue
+        data = f.read_bytes()
+        if (target / name).exists() and (target / name).read_bytes() == data:
+            continue
+        store.atomic_write_bytes(target / name, data)
+        changed = True
+    return changed
 
 
 def main() -> int:

@@ -61,7 +61,12 @@ def test_tune_configurations_are_checked_against_todays_code_of_their_base(tmp_p
 
     out = publish(str(runs), str(dest), "--current-code")
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
-    assert out.stdout.split() == [str(dest / made[0].relative_to(runs))]
+    ranking = dest / "_tune" / IP / "ars"  # the tune's ranking and best TOML travel with its runs
+    assert out.stdout.split() == [str(dest / made[0].relative_to(runs)), str(ranking)]
+    assert {p.name for p in ranking.iterdir()} == {"ranking.csv", "ranking.md", "best.toml"}
+    assert (ranking / "best.toml").read_text() == (runs / "_tune" / IP / "ars" / "best.toml").read_text()
+    assert publish(str(runs), str(dest), "--current-code").stdout == ""  # nothing changed: nothing written
+    assert publish(str(runs), str(tmp_path / "other"), "--algo", "udrl").stdout == ""  # another base: filtered
 
     status = run_cli("status", "--runs-dir", str(runs))
     assert status.returncode == 0, status.stderr
