@@ -16,7 +16,11 @@ set -u
 WHICH=${1:-all}
 case $WHICH in all|paper|ablation) ;; *) echo "error: usage: start_queues.sh [all|paper|ablation]" >&2; exit 2;; esac
 cd "$(dirname "$0")/.."
-[ -x .venv/bin/bench ] || { echo "error: no .venv: python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]'" >&2; exit 2; }
+if [ ! -x .venv/bin/bench ]; then  # a machine that came back may have kept $HOME but not the checkout's .venv
+    echo "no .venv: installing the project into .venv first (~1 min)"
+    { python3 -m venv .venv && .venv/bin/pip install -q -e '.[test,ray]'; } ||
+        { echo "error: could not install .venv (python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]')" >&2; exit 2; }
+fi
 copy_in() {  # copy_in SRC... DEST: each published run directory DEST does not have at all
     local dest=${!#} src run rel  # (never into one that exists: it may be a run in progress)
     mkdir -p "$dest"
