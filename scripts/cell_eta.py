@@ -3,7 +3,8 @@
     python scripts/cell_eta.py ~/paper-runs Swimmer-v3 ddpg --seeds 2 --budget 1000000 --full 7100 --workers 2 \
         --speed "$(python scripts/machine_speed.py)"
 
-Per seed of the first ``--seeds`` of benchmark.toml's list (or of ``--seed-list``): 0 when complete; for a run in
+Per seed of the first ``--seeds`` of benchmark.toml's list (or of ``--seed-list``): ``--full`` for a run
+made at another budget than ``--budget`` (status.json; ``bench run`` starts it afresh); 0 when complete; for a run in
 progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
 progress.csv row, cumulative over resumes: the speed of the machine it ran on), at most ``--full``
 less the wall time it has had (while that is less than ``--full``); else ``--full``, the wall time
@@ -28,10 +29,23 @@ import pandas as pd
 
 from bench import store
 from bench.config import load_config
+from bench.errors import BenchError
+
+
+def _budget(run: Path) -> int | None:
+    """The budget a run's status.json records (None when it has none)."""
+    if not (run / store.STATUS).exists():
+        return None
+    try:
+        return int(store.read_json(run / store.STATUS)["budget"])
+    except (BenchError, ValueError, KeyError, TypeError):
+        return None
 
 
 def seed_eta(run: Path, budget: int, full: float) -> float:
     """Seconds ``run`` still needs to reach ``budget`` env steps (see the module docstring)."""
+    if _budget(run) not in (None, budget):  # made at another budget: bench run starts it afresh
+        return full
     if (run / store.FINAL).exists():
         return 0.0
     try:

@@ -63,3 +63,17 @@ def test_a_run_in_progress_needs_at_most_a_whole_run_less_what_it_has_had(tmp_pa
     progress(tmp_path / SW / "ddpg" / "seed_0", 100, 40.0)  # 900 steps left at 0.4 s a step: 360 s
     assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 60
     assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100", "--speed", "0.5") == 160
+
+
+def test_a_run_made_at_another_budget_needs_a_whole_run(tmp_path):
+    """bench run starts afresh a run whose budget differs (the 50k Hopper ablation run before the 200k one)."""
+    run = tmp_path / SW / "ddpg" / "seed_0"
+    progress(run, 500, 20.0)
+    (run / "final.json").write_text("{}")
+    (run / "status.json").write_text('{"state": "done", "budget": 500}')
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 100
+    assert eta(tmp_path, "--seeds", "1", "--budget", "500", "--full", "100") == 0
+    (run / "final.json").unlink()
+    (run / "status.json").write_text('{"state": "running", "budget": 2000}')  # 1500 steps left at 0.04 s
+    assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 100
+    assert eta(tmp_path, "--seeds", "1", "--budget", "2000", "--full", "100") == 60
