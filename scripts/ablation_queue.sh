@@ -62,17 +62,3 @@ for seed in 0 1 2 3 4; do
             --threads 2 --fresh --wait
     done
 done
-# What is left of the session (added 2026-12-06): the next unfinished Hopper run, though it cannot
-# finish before the session ends. It resumes from its checkpoint next session if the machine comes
-# back (the loop above then finds it in progress: a whole run less the wall time it has had); on a
-# fresh machine only otherwise idle time is lost.
-for seed in 0 1 2 3 4; do
-    for algo in ${ABLATIONS//,/ }; do
-        d=$RUNS/Hopper-v3/$algo/seed_$seed  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
-        [ -f "$d/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$d/status.json" && continue
-        echo "$(date -u +%FT%TZ) filler: $algo Hopper seed $seed until the session ends (resumes if this machine comes back)"
-        step run --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
-            --threads 2 --fresh --wait
-        break 2
-    done
-done

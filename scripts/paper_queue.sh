@@ -103,16 +103,3 @@ nice -n 19 .venv/bin/bench tune --runs-dir "$HOME/evidence-runs" --workers 2 --n
     --env Swimmer-v3 --trials 6 --seed-list 10,11,12,13,14
 rc=$?
 echo "$(date -u +%FT%TZ) end ($rc): tune udrl Swimmer-v3 --trials 6"
-# What is left of a session after all that fits (added 2026-12-06): the next PoliGen Hopper seed, though
-# it cannot finish. Machines now often come back (2026-12-05 and 12-06 found ~/paper-runs and its
-# checkpoints intact), and then it resumes first next session (the loop near the top, whose estimate
-# is a whole run less the wall time it has had); on a fresh machine only otherwise idle time is lost.
-# Its checkpoints are written at most every few minutes (bench/runner.py), so a cut-off run loses
-# at most that. Nothing is queued after this in a session where a PoliGen Hopper seed is missing:
-# the ablation queue's Hopper runs (~2 h each) would not fit the tail either.
-for n in 2 3; do
-    [ -f "$RUNS/Hopper-v3/poligen/seed_$((n - 1))/final.json" ] && continue
-    echo "$(date -u +%FT%TZ) filler: poligen Hopper seed $((n - 1)) until the session ends (resumes if this machine comes back)"
-    run --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
-    break
-done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start the long background runs at the start of a session, at the lowest priority: the
 # reproduction (scripts/paper_queue.sh, issue 10), then the tuning grid and ablations
-# (scripts/ablation_queue.sh, issue 11), one after the other in one chain that uses both
-# cores (two workers, or two torch threads for a run too long for one session on one core).
+# (scripts/ablation_queue.sh, issue 11), then one run that cannot finish this session
+# (scripts/filler_queue.sh), one after the other in one chain that uses both cores (two
+# workers, or two torch threads for a run too long for one session on one core).
 # Unfinished cells resume from their checkpoints, finished ones are skipped. On a fresh
 # machine the published runs are copied into the runs directories first (only run
 # directories not there at all), so the queues skip what is already published.
@@ -39,14 +40,15 @@ copy_in results/evidence/udrl_tune_swimmer_3m "$HOME/evidence-runs"  # paper_que
 # The queues run from copies: bash reads a script as it goes, so editing scripts/*.sh in the
 # checkout while a queue runs would make it resume at a wrong byte offset of the new text.
 snap=$(mktemp -d "${TMPDIR:-/tmp}/bench-queues.XXXXXX")
-cp scripts/paper_queue.sh scripts/ablation_queue.sh scripts/queue_lib.sh "$snap/"
+cp scripts/paper_queue.sh scripts/ablation_queue.sh scripts/filler_queue.sh scripts/queue_lib.sh "$snap/"
 export BENCH_ROOT=$PWD
 running() { pgrep -f "bash .*/$1" > /dev/null; }
-if running paper_queue.sh || running ablation_queue.sh; then echo "a queue is already running"; exit 0; fi
+if running paper_queue.sh || running ablation_queue.sh || running filler_queue.sh; then echo "a queue is already running"; exit 0; fi
 case $WHICH in
     all) SNAP=$snap nohup bash -c 'bash "$SNAP/paper_queue.sh" >> "$HOME/paper-runs/queue.log" 2>&1;
-                        bash "$SNAP/ablation_queue.sh" >> "$HOME/ablation-runs/queue.log" 2>&1' > /dev/null 2>&1 &
-         echo "queues started: paper, then ablation (logs: ~/paper-runs/queue.log, ~/ablation-runs/queue.log)";;
+                        bash "$SNAP/ablation_queue.sh" >> "$HOME/ablation-runs/queue.log" 2>&1;
+                        bash "$SNAP/filler_queue.sh" >> "$HOME/paper-runs/queue.log" 2>&1' > /dev/null 2>&1 &
+         echo "queues started: paper, ablation, then the filler (logs: ~/paper-runs/queue.log, ~/ablation-runs/queue.log)";;
     paper) nohup bash "$snap/paper_queue.sh" >> "$HOME/paper-runs/queue.log" 2>&1 &
            echo "paper queue started (log: ~/paper-runs/queue.log)";;
     ablation) nohup bash "$snap/ablation_queue.sh" >> "$HOME/ablation-runs/queue.log" 2>&1 &

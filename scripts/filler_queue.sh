@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# What is left of a session after the paper queue and the ablation queue have run every run that
+# fits (scripts/start_queues.sh runs this last): one run that cannot finish before the session
+# ends, trained until it does. Machines often come back (2026-12-05 and 12-06 found ~/paper-runs
+# and its checkpoints intact); then the run resumes next session (the queues' fit tests take a run
+# in progress at a whole run less the wall time it has had). On a fresh machine only otherwise idle
+# time is lost. Checkpoints are written at most every few minutes (bench/runner.py), so a run cut
+# off by the session's end loses at most that.
+#
+# It runs after the ablation queue's runs that fit, not before them (moved here 2026-12-06): a
+# run that finishes is kept whatever machine the next session gets, while the filler's progress
+# survives only if the machine comes back, and then the order changes nothing (the same work, in
+# another order). That session, PoliGen Hopper seed 1 had made 86k steps after 3370 s of wall
+# time (seed 0: 2110 s to 80k), a run that could not finish in the session; the ablation run that
+# replaced it could.
+#
+# First choice: the next PoliGen Hopper seed (issue 10: Table 1 needs seeds 0-2 at 3M, ~2.5-3.5 h a
+# seed on two threads, which a fresh session can finish only if it starts at once and the seed
+# learns early); then, with those complete, the next Hopper ablation run (issue 11).
+#
+#   nohup bash scripts/filler_queue.sh >> ~/paper-runs/queue.log 2>&1 &
+set -u
+cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
+PAPER=${PAPER_RUNS:-$HOME/paper-runs}
+ABLATION=${ABLATION_RUNS:-$HOME/ablation-runs}
+run() {  # run RUNS_DIR BENCH_RUN_ARGS...
+    echo "$(date -u +%FT%TZ) filler: $* (until the session ends; resumes if this machine comes back)"
+    nice -n 19 .venv/bin/bench run --runs-dir "$1" --workers 1 --no-progress "${@:2}"
+    local rc=$?  # before the $(date) below, which would reset $?
+    echo "$(date -u +%FT%TZ) end ($rc): $*"
+}
+for n in 2 3; do
+    [ -f "$PAPER/Hopper-v3/poligen/seed_$((n - 1))/final.json" ] && continue
+    run "$PAPER" --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
+    exit
+done
+HOPPER_BUDGET=200000  # as in scripts/ablation_queue.sh
+for seed in 0 1 2 3 4; do
+    for algo in poligen poligen_noweight poligen_noscale poligen_noweight_noscale poligen_drive0; do
+        d=$ABLATION/Hopper-v3/$algo/seed_$seed  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
+        [ -f "$d/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$d/status.json" && continue
+        run "$ABLATION" --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
+            --threads 2 --fresh --wait
+        exit
+    done
+done
+echo "$(date -u +%FT%TZ) filler: nothing left to run"
