@@ -28,7 +28,7 @@ step() {
     local rc=$?  # before the $(date) below, which would reset $?
     echo "$(date -u +%FT%TZ) end ($rc): $*"
 }
-ABLATIONS=poligen,poligen_noweight,poligen_noscale,poligen_noweight_noscale,poligen_drive0
+. "$(dirname "$LIB")/ablation_settings.sh"  # ABLATIONS, HOPPER_BUDGET
 step tune --algo ars --env InvertedPendulum-v2 --seeds 5
 for seed in 0 1 2 3 4; do
     step run --algo $ABLATIONS --env Swimmer-v3 --seed-list $seed --budget 300000
@@ -47,8 +47,7 @@ done
 # falling phase, where the recency weighting is meant to act, not the gait reached later.
 # Evaluation every 10k as in the paper; final return = mean of the last 10 evaluations (110k-200k);
 # two threads per run; seed by seed, so that stopping after seed k leaves every setting with seeds
-# 0..k. --fresh replaces the single 50k run of 2026-12-02.
-HOPPER_BUDGET=200000
+# 0..k. --fresh replaces the single 50k run of 2026-12-02. HOPPER_BUDGET: scripts/ablation_settings.sh.
 # One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh).
 # HOPPER_FULL: wall seconds of the slowest expected 200k run (falling throughout) on the reference
 # machine of scripts/machine_speed.py; the base's seed 0 reached 200k after 3561 s (~5000 s there).

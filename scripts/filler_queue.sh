@@ -20,6 +20,7 @@
 #
 #   nohup bash scripts/filler_queue.sh >> ~/paper-runs/queue.log 2>&1 &
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/ablation_settings.sh"  # ABLATIONS, HOPPER_BUDGET (beside this script)
 cd "${BENCH_ROOT:-$(dirname "$0")/..}"  # start_queues.sh runs a copy of this script from elsewhere
 PAPER=${PAPER_RUNS:-$HOME/paper-runs}
 ABLATION=${ABLATION_RUNS:-$HOME/ablation-runs}
@@ -34,9 +35,8 @@ for n in 2 3; do
     run "$PAPER" --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
     exit
 done
-HOPPER_BUDGET=200000  # as in scripts/ablation_queue.sh
 for seed in 0 1 2 3 4; do
-    for algo in poligen poligen_noweight poligen_noscale poligen_noweight_noscale poligen_drive0; do
+    for algo in ${ABLATIONS//,/ }; do
         d=$ABLATION/Hopper-v3/$algo/seed_$seed  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
         [ -f "$d/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$d/status.json" && continue
         run "$ABLATION" --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \

@@ -40,7 +40,7 @@ copy_in results/evidence/udrl_tune_swimmer_3m "$HOME/evidence-runs"  # paper_que
 # The queues run from copies: bash reads a script as it goes, so editing scripts/*.sh in the
 # checkout while a queue runs would make it resume at a wrong byte offset of the new text.
 snap=$(mktemp -d "${TMPDIR:-/tmp}/bench-queues.XXXXXX")
-cp scripts/paper_queue.sh scripts/ablation_queue.sh scripts/filler_queue.sh scripts/queue_lib.sh "$snap/"
+cp scripts/paper_queue.sh scripts/ablation_queue.sh scripts/filler_queue.sh scripts/queue_lib.sh scripts/ablation_settings.sh "$snap/"
 export BENCH_ROOT=$PWD
 running() { pgrep -f "bash .*/$1" > /dev/null; }
 if running paper_queue.sh || running ablation_queue.sh || running filler_queue.sh; then echo "a queue is already running"; exit 0; fi
