@@ -3,13 +3,22 @@
 # cut off by the session's end is lost; a skipped one only leaves its time to the next step.
 #
 # Needs RUNS (the runs directory) and, optionally, QUEUE_DEADLINE (a `date -d` string, e.g.
-# "17:40": the session's end; unset, everything fits) and SPEED (this machine's speed relative to
+# "17:40": the session's end, taken at its occurrence nearest to now, so past midnight too;
+# unset, everything fits) and SPEED (this machine's speed relative to
 # the reference machine of scripts/machine_speed.py; measured once when this file is sourced,
 # before any run starts, and capped at 1, unless given).
 
+deadline_epoch() {  # QUEUE_DEADLINE as epoch seconds: a clock time's occurrence nearest to now
+    local now t      # (a session started at 22:34 ends at "01:34": tomorrow's, not this morning's)
+    now=$(date +%s); t=$(date -d "$QUEUE_DEADLINE" +%s) || return 1
+    if [ "$t" -lt $(( now - 43200 )) ]; then t=$(( t + 86400 )); fi
+    if [ "$t" -gt $(( now + 43200 )) ]; then t=$(( t - 86400 )); fi
+    echo "$t"
+}
+
 fits() {  # fits SECONDS WHAT...: true if a run of that wall time ends before QUEUE_DEADLINE
     [ -z "${QUEUE_DEADLINE:-}" ] && return 0
-    local left=$(( $(date -d "$QUEUE_DEADLINE" +%s) - $(date +%s) ))
+    local left=$(( $(deadline_epoch) - $(date +%s) ))
     if [ "$left" -ge "$1" ]; then return 0; fi
     echo "$(date -u +%FT%TZ) skip (needs ${1}s, ${left}s left before $QUEUE_DEADLINE): ${*:2}"; return 1
 }
