@@ -5,14 +5,17 @@
 
 Per seed of the first ``--seeds`` of benchmark.toml's list (or of ``--seed-list``): ``--full`` for a run
 made at another budget than ``--budget`` (status.json; ``bench run`` starts it afresh); 0 when complete; for a run in
-progress, its remaining env steps at its own rate so far (``wall_time / env_steps`` of its last
-progress.csv row, cumulative over resumes: the speed of the machine it ran on), at most ``--full``
+progress, its remaining env steps at its own recent rate (wall time per env step over its last
+``RECENT`` = 10 evaluations, or since its start while it has fewer; progress.csv's wall time is
+cumulative over resumes: the speed of the machine it ran on), at most ``--full``
 less the wall time it has had (while that is less than ``--full``); else ``--full``, the wall time
 of a whole run. ``--full`` is stated for the reference machine of scripts/machine_speed.py and
 divided by ``--speed``, this machine's speed relative to it. The bound matters for PoliGen, whose
 early, short episodes are the slow ones: its rate so far overestimates what is left (Hopper seed 0
 took 4204 s to 300k and 4049 s more to 3M; its rate at 300k says 37,800 s), so a seed resumed at a
-session's start would be judged not to fit.
+session's start would be judged not to fit. Past ``--full`` the recent rate alone decides: PoliGen
+Hopper seed 1 on the Intel machine of 2026-12-06 took 12,250 s to 1.16M (its rate since the start
+says 19,400 s for the rest) and then ran 1000-step episodes at ~520 env-steps/s (~3,600 s).
 The seeds are then packed greedily onto ``--workers`` (longest first) and the busiest worker's
 total is printed, in whole seconds.
 """
@@ -42,6 +45,10 @@ def _budget(run: Path) -> int | None:
         return None
 
 
+#: evaluations over which a run's recent rate is measured
+RECENT = 10
+
+
 def seed_eta(run: Path, budget: int, full: float) -> float:
     """Seconds ``run`` still needs to reach ``budget`` env steps (see the module docstring)."""
     if _budget(run) not in (None, budget):  # made at another budget: bench run starts it afresh
@@ -49,13 +56,20 @@ def seed_eta(run: Path, budget: int, full: float) -> float:
     if (run / store.FINAL).exists():
         return 0.0
     try:
-        last = pd.read_csv(run / store.PROGRESS).iloc[-1]
+        rows = pd.read_csv(run / store.PROGRESS)
+        last = rows.iloc[-1]
     except (OSError, IndexError, pd.errors.EmptyDataError):
         return full
     steps, wall = float(last["env_steps"]), float(last["wall_time"])
     if steps <= 0 or not math.isfinite(wall):
         return full
-    at_rate = max(0.0, budget - steps) * wall / steps
+    per_step = wall / steps
+    if len(rows) > RECENT:  # its recent rate, once it has one: episodes lengthen as it learns
+        first = rows.iloc[-1 - RECENT]
+        d_steps, d_wall = steps - float(first["env_steps"]), wall - float(first["wall_time"])
+        if d_steps > 0 and math.isfinite(d_wall) and d_wall > 0:
+            per_step = d_wall / d_steps
+    at_rate = max(0.0, budget - steps) * per_step
     return min(full - wall if wall < full else full, at_rate)
 
 

@@ -77,3 +77,15 @@ def test_a_run_made_at_another_budget_needs_a_whole_run(tmp_path):
     (run / "status.json").write_text('{"state": "running", "budget": 2000}')  # 1500 steps left at 0.04 s
     assert eta(tmp_path, "--seeds", "1", "--budget", "1000", "--full", "100") == 100
     assert eta(tmp_path, "--seeds", "1", "--budget", "2000", "--full", "100") == 60
+
+
+def test_a_run_past_a_whole_runs_time_needs_the_rest_at_its_recent_rate(tmp_path):
+    """PoliGen Hopper seed 1: slow for 1M steps on short episodes, then fast on long ones."""
+    run = tmp_path / SW / "ddpg" / "seed_0"
+    run.mkdir(parents=True)
+    rows = [(i, i * 100, 10.0 * i) for i in range(11)]            # 0-1000 steps: 0.1 s a step
+    rows += [(11 + i, 1100 + i * 100, 101.0 + i) for i in range(10)]  # then 0.01 s a step
+    (run / "progress.csv").write_text("eval_index,env_steps,wall_time\n"
+                                      + "".join(f"{i},{s},{w}\n" for i, s, w in rows))
+    # at 2000 steps after 110 s, a whole run's 100 s is spent: 1000 steps left at the recent 0.01 s
+    assert eta(tmp_path, "--seeds", "1", "--budget", "3000", "--full", "100") == 10
