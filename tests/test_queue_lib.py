@@ -20,7 +20,7 @@ def clock(hours_from_now: float) -> str:
     return (dt.datetime.now() + dt.timedelta(hours=hours_from_now)).strftime("%H:%M")
 
 
-def test_deadline_later_today_fits_only_runs_that_end_before_it():
+def test_deadline_two_hours_ahead_fits_only_runs_that_end_before_it():
     assert fits(3600, clock(2)).returncode == 0
     late = fits(3 * 3600, clock(2))
     assert late.returncode == 1 and "skip (needs 10800s" in late.stdout
