@@ -103,7 +103,8 @@ def _steps(n: float | None) -> str:
 def cell_notes(r) -> str:
     """Flags a reader must see beside a cell's number: a short final window, seeds from
     different code, runs on more than one torch thread (their CPU-h count every thread),
-    runs trained on different processors (the same seed gives another curve on another CPU)."""
+    runs trained on different processors (the same seed gives another curve on another CPU), or
+    a cell whose processors are only partly recorded (it may be mixed)."""
     notes = []
     if getattr(r, "short_window", False):
         notes.append(f"short window ({r.final_window} evals)")
@@ -111,10 +112,13 @@ def cell_notes(r) -> str:
     if isinstance(threads, list) and threads and threads != [1]:
         notes.append(f"{'/'.join(map(str, threads))} torch threads per run")
     cpus = getattr(r, "cpu_models", 0)
+    unrecorded = getattr(r, "cpu_unrecorded", 0)
+    unrecorded = int(unrecorded) if isinstance(unrecorded, (int, float)) and math.isfinite(unrecorded) else 0
     if isinstance(cpus, (int, float)) and math.isfinite(cpus) and cpus > 1:
-        unrecorded = getattr(r, "cpu_unrecorded", 0)
-        extra = f", {int(unrecorded)} runs unrecorded" if unrecorded and math.isfinite(unrecorded) else ""
+        extra = f", {unrecorded} runs unrecorded" if unrecorded else ""
         notes.append(f"mixed CPUs ({int(cpus)} models{extra})")
+    elif cpus == 1 and unrecorded:  # one model seen, but a run from before the record may be another
+        notes.append(f"CPU unrecorded for {unrecorded} of {int(r.n)} runs")
     versions = getattr(r, "code_versions", 1)
     if isinstance(versions, (int, float)) and math.isfinite(versions) and versions > 1:
         notes.append(f"mixed code ({int(versions)} versions)")

@@ -78,7 +78,8 @@ def test_table1_row_is_the_same_with_one_environment_or_all(reports):
 
 def test_same_command_twice_gives_the_same_bytes(reports):
     for name in ("table1.md", "table1.csv", "table1.tex", "aggregates.csv", "probability_of_improvement.csv",
-                 "curves.csv", "manifest.json", "inputs.sha256"):
+                 "curves.csv", "manifest.json", "inputs.sha256", "figures/figure2_curves.pdf",
+                 "figures/figure2_curves.png"):
         assert (reports["all"] / name).read_bytes() == (reports["again"] / name).read_bytes(), name
 
 

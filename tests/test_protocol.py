@@ -115,6 +115,12 @@ def test_runs_on_other_processors_are_recorded_and_noted_in_table1(tmp_path, jum
     for seed in (0, 1):
         assert run_cell(Cell(PENDULUM, jumpy, seed), cfg, runs) == "done"
     assert "mixed CPUs" not in build_report(runs, tmp_path / "r1", cfg).table1["notes"].iloc[0]
+    seed1 = store.run_dir(runs, PENDULUM, jumpy, 1) / store.META  # as a run from before the record
+    recorded = store.read_json(seed1)
+    store.write_json(seed1, {k: v for k, v in recorded.items() if k not in ("cpu", "cpu_history")})
+    notes = build_report(runs, tmp_path / "r0", cfg).table1["notes"].iloc[0]
+    assert "CPU unrecorded for 1 of 2 runs" in notes.split("; "), notes
+    store.write_json(seed1, recorded)
 
     learn, calls = Jumpy.learn, []
 
