@@ -236,7 +236,9 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                     "code (meta.json records each run's code hash); <i>N torch threads per run</i> = runs trained "
                     "on more than one thread (meta.json <code>torch_threads</code>), whose CPU-h count every thread; <i>mixed CPUs</i> = the cell's runs trained on more "
                     "than one processor model (meta.json <code>cpu_history</code>): the same seed gives another curve "
-                    "on another CPU, so such a cell cannot be rerun curve for curve on one machine.</p>"
+                    "on another CPU, so such a cell cannot be rerun curve for curve on one machine; <i>CPU unrecorded "
+                    "for N of M runs</i> = one processor model recorded, but N runs predate the record and may have "
+                    "trained on another.</p>"
                     + tables.to_html(t1, tables.display_columns(t1))
                     + '<p>Files: <a href="table1.md">Markdown</a>, <a href="table1.tex">LaTeX</a>, '
                     '<a href="table1.csv">CSV</a>, per-run <a href="runs.csv">runs.csv</a>, '
