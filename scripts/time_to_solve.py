@@ -7,7 +7,7 @@ seed, the first evaluation whose mean return is at least ``--threshold`` (defaul
 of the env's ``return_range``): its env steps and the run's wall time then, or, for a seed
 that has not reached it, the steps and wall time so far (a lower bound, marked ``>``).
 ``--consecutive K`` asks for the first of K evaluations in a row at or above it, so that one
-lucky evaluation (PoliGen Hopper seed 2 scores 1003 once at 120k, then ~200 until 680k) does
+lucky evaluation (PoliGen Hopper seed 2 scores 1003 once at 120k, then 79-565 until 670k) does
 not count as solving.
 Then the distribution over seeds (median, min, max; unsolved seeds count as their bound,
 so the median is a lower bound when any seed is unsolved).
