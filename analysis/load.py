@@ -287,6 +287,8 @@ def _load_one(run_dir: Path, env_id: str, algo: str, seed: int, files: _Files) -
                                        and window < (protocol.get("final_window") or 0))),
         "code_hash": hashes[-1] if hashes else "unknown",
         "code_mixed": len(set(hashes)) > 1,  # resumed after an edit of its code
+        # read off a longer run's first evaluations (bench.prefix), not trained to this budget
+        "derived": bool(meta.get("derived_from")),
         "n_evals": len(progress),
         "env_steps": final.get("env_steps", int(progress["env_steps"].iloc[-1])),
         "budget": protocol.get("budget", status.get("budget")),
@@ -384,7 +386,7 @@ def load_runs(runs_dir: Path | str, envs: list[str] | None = None, algos: list[s
 
     id_cols = ["env_id", "algo", "seed"]
     finals_df = pd.DataFrame(finals, columns=id_cols + ["final_return", "final_window", "short_window",
-                                                        "code_hash", "code_mixed", "n_evals", "env_steps",
+                                                        "code_hash", "code_mixed", "derived", "n_evals", "env_steps",
                                                         "budget", "wall_time_s", "cpu_time_s", "torch_threads", "cpus", "success_rate",
                                                         "norm_distance",
                                                         "gym_id", "git_commit", "versions", "variant_of"])

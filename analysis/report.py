@@ -238,7 +238,9 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
                     "than one processor model (meta.json <code>cpu_history</code>): the same seed gives another curve "
                     "on another CPU, so such a cell cannot be rerun curve for curve on one machine; <i>CPU unrecorded "
                     "for N of M runs</i> = one processor model recorded, but N runs predate the record and may have "
-                    "trained on another.</p>"
+                    "trained on another; <i>N of M runs read off longer runs</i> = N runs are the first evaluations "
+                    "of a complete longer run of the same configuration and seed (meta.json <code>derived_from</code>; "
+                    "the same computation as training to this budget, with CPU time estimated pro rata).</p>"
                     + tables.to_html(t1, tables.display_columns(t1))
                     + '<p>Files: <a href="table1.md">Markdown</a>, <a href="table1.tex">LaTeX</a>, '
                     '<a href="table1.csv">CSV</a>, per-run <a href="runs.csv">runs.csv</a>, '

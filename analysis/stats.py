@@ -140,6 +140,8 @@ def final_return_stats(finals: pd.DataFrame, *, reps: int = bootstrap.REPS,
             row["cpu_unrecorded"] = int((g["cpus"].fillna("") == "").sum())
         if "code_hash" in g:  # how many code versions made this cell's seeds (1 = all the same code)
             row["code_versions"] = int(g["code_hash"].nunique()) + int(g["code_mixed"].any())
+        if "derived" in g:  # runs read off a longer run's first evaluations (bench.prefix)
+            row["derived"] = int(g["derived"].fillna(False).astype(bool).sum())
         if "short_window" in g:
             row["short_window"] = bool(g["short_window"].any())
             row["final_window"] = int(g["final_window"].min())

@@ -103,8 +103,9 @@ def _steps(n: float | None) -> str:
 def cell_notes(r) -> str:
     """Flags a reader must see beside a cell's number: a short final window, seeds from
     different code, runs on more than one torch thread (their CPU-h count every thread),
-    runs trained on different processors (the same seed gives another curve on another CPU), or
-    a cell whose processors are only partly recorded (it may be mixed)."""
+    runs trained on different processors (the same seed gives another curve on another CPU),
+    a cell whose processors are only partly recorded (it may be mixed), or runs read off a
+    longer run's first evaluations (:mod:`bench.prefix`: the same computation, no training)."""
     notes = []
     if getattr(r, "short_window", False):
         notes.append(f"short window ({r.final_window} evals)")
@@ -119,6 +120,9 @@ def cell_notes(r) -> str:
         notes.append(f"mixed CPUs ({int(cpus)} models{extra})")
     elif cpus == 1 and unrecorded:  # one model seen, but a run from before the record may be another
         notes.append(f"CPU unrecorded for {unrecorded} of {int(r.n)} runs")
+    derived = getattr(r, "derived", 0)
+    if isinstance(derived, (int, float)) and math.isfinite(derived) and derived > 0:
+        notes.append(f"{int(derived)} of {int(r.n)} runs read off longer runs")
     versions = getattr(r, "code_versions", 1)
     if isinstance(versions, (int, float)) and math.isfinite(versions) and versions > 1:
         notes.append(f"mixed code ({int(versions)} versions)")

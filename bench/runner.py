@@ -536,21 +536,8 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     if sweep:
         store.write_rows(d / store.SWEEP, sweep)
     algo.write_artifacts(d)
-    window, short = final_window(rows, settings.final_window)
-    final: dict[str, Any] = {
-        "final_return": float(np.mean([r["eval_return_mean"] for r in window])),
-        "final_window": len(window),
-        "short_window": short,
-        "n_evals": len(rows),
-        "env_steps": algo.env_steps,
-        "eval_env_steps": rows[-1]["eval_env_steps"],
-        "wall_time_s": wall(),
-        "cpu_time_s": cpu(),
-        "last_return": rows[-1]["eval_return_mean"],
-    }
-    for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
-        if key in rows[-1]:
-            final[name] = float(np.mean([r[key] for r in window]))
+    final = final_record(rows, settings.final_window, env_steps=algo.env_steps, wall_time_s=wall(),
+                         cpu_time_s=cpu())
     lease.check()
     meta["finished_at"] = time.time()
     meta["wall_time_s"] = final["wall_time_s"]
@@ -564,6 +551,29 @@ def _run_cell(cell: Cell, config: BenchConfig, d: Path, budget: int | None, fres
     for e in eval_envs:
         e.close()
     return "done"
+
+
+def final_record(rows: list[dict[str, Any]], window_size: int, *, env_steps: int, wall_time_s: float,
+                 cpu_time_s: float) -> dict[str, Any]:
+    """A complete run's final.json from its progress rows: the mean over the final window
+    (:func:`bench.evaluation.final_window`) of the evaluation returns (and of the success
+    rate and normalised distance where the rows have them), plus counts and timings."""
+    window, short = final_window(rows, window_size)
+    final: dict[str, Any] = {
+        "final_return": float(np.mean([r["eval_return_mean"] for r in window])),
+        "final_window": len(window),
+        "short_window": short,
+        "n_evals": len(rows),
+        "env_steps": env_steps,
+        "eval_env_steps": rows[-1]["eval_env_steps"],
+        "wall_time_s": wall_time_s,
+        "cpu_time_s": cpu_time_s,
+        "last_return": rows[-1]["eval_return_mean"],
+    }
+    for key, name in (("success_rate", "success_rate"), ("norm_distance_mean", "norm_distance")):
+        if key in rows[-1]:
+            final[name] = float(np.mean([r[key] for r in window]))
+    return final
 
 
 def _worker_init(parent: int | None = None) -> None:
