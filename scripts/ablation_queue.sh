@@ -51,11 +51,19 @@ done
 # One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh).
 # HOPPER_FULL: wall seconds of the slowest expected 200k run (falling throughout) on the reference
 # machine of scripts/machine_speed.py; the base's seed 0 reached 200k after 3561 s (~5000 s there).
+# HOPPER_FULL_NOWEIGHT: the same for the uniform-sampling settings (poligen_noweight*), which pay
+# more per episode (Swimmer: 1.28x the base's CPU time; Hopper, 2026-12-07 on an AMD EPYC: 1.37 s
+# an episode at 10k-20k against the base's 0.92 s) and, by the paper, fall for longer: ~11,000 s
+# on that machine, more than a session after its start. So they never start on a fresh session's
+# clock; the filler (scripts/filler_queue.sh) starts them and they finish if the machine comes back,
+# while the queue takes the settings that can finish inside the session.
 HOPPER_FULL=${HOPPER_FULL:-7300}
+HOPPER_FULL_NOWEIGHT=${HOPPER_FULL_NOWEIGHT:-11000}
 . "$LIB"  # fits, eta, SPEED
 for seed in 0 1 2 3 4; do
     for algo in ${ABLATIONS//,/ }; do
-        fits "$(eta Hopper-v3 "$algo" --seed-list $seed --budget $HOPPER_BUDGET --full "$HOPPER_FULL")" \
+        full=$HOPPER_FULL; case $algo in *noweight*) full=$HOPPER_FULL_NOWEIGHT;; esac
+        fits "$(eta Hopper-v3 "$algo" --seed-list $seed --budget $HOPPER_BUDGET --full "$full")" \
             "$algo" Hopper seed $seed || continue
         step run --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
             --threads 2 --fresh --wait
