@@ -41,7 +41,7 @@ done
 # seed_0, two threads, a machine up to ~1.4x the reference). At 500k such a run needs ~3.6 h and
 # could never finish (the queue would start it, and lose it, every session); the paper says the
 # uniform-sampling settings are the ones that stay behind on Hopper. At 200k it needs ~1.5 h there,
-# ~2 h on the reference (HOPPER_FULL). What 200k shows: seed 0 of the base scores 11-67 on
+# ~2 h on the reference (hopper_full). What 200k shows: seed 0 of the base scores 11-67 on
 # 30-49-step episodes up to 90k, then 155-486 (one hop and a fall, 77-130-step episodes) from 100k;
 # its jump to 1000-2800 comes at 380k. So the figures compare how soon each setting leaves the
 # falling phase, where the recency weighting is meant to act, not the gait reached later.
@@ -49,21 +49,14 @@ done
 # two threads per run; seed by seed, so that stopping after seed k leaves every setting with seeds
 # 0..k. --fresh replaces the single 50k run of 2026-12-02. HOPPER_BUDGET: scripts/ablation_settings.sh.
 # One run at a time, each started only if it can finish before QUEUE_DEADLINE (scripts/queue_lib.sh).
-# HOPPER_FULL: wall seconds of the slowest expected 200k run (falling throughout) on the reference
-# machine of scripts/machine_speed.py; the base's seed 0 reached 200k after 3561 s (~5000 s there).
-# HOPPER_FULL_NOWEIGHT: the same for the uniform-sampling settings (poligen_noweight*), which pay
-# more per episode (Swimmer: 1.28x the base's CPU time; Hopper, 2026-12-07 on an AMD EPYC: 1.37 s
-# an episode at 10k-20k against the base's 0.92 s) and, by the paper, fall for longer: ~11,000 s
-# on that machine, more than a session after its start. So they never start on a fresh session's
-# clock; the filler (scripts/filler_queue.sh) starts them and they finish if the machine comes back,
-# while the queue takes the settings that can finish inside the session.
-HOPPER_FULL=${HOPPER_FULL:-7300}
-HOPPER_FULL_NOWEIGHT=${HOPPER_FULL_NOWEIGHT:-11000}
+# The settings' whole-run times differ by ~4x (hopper_full, scripts/ablation_settings.sh): the
+# uniform-sampling and unscaled settings (~3 h and ~9 h here) never fit a session's clock, so the
+# queue takes the base and poligen_drive0, which can finish inside a session, and the filler
+# (scripts/filler_queue.sh) the others, which finish only if the machine comes back.
 . "$LIB"  # fits, eta, SPEED
 for seed in 0 1 2 3 4; do
     for algo in ${ABLATIONS//,/ }; do
-        full=$HOPPER_FULL; case $algo in *noweight*) full=$HOPPER_FULL_NOWEIGHT;; esac
-        fits "$(eta Hopper-v3 "$algo" --seed-list $seed --budget $HOPPER_BUDGET --full "$full")" \
+        fits "$(eta Hopper-v3 "$algo" --seed-list $seed --budget $HOPPER_BUDGET --full "$(hopper_full "$algo")")" \
             "$algo" Hopper seed $seed || continue
         step run --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
             --threads 2 --fresh --wait

@@ -3,3 +3,19 @@
 # 2026-12-05; why in scripts/ablation_queue.sh and results/ablations/NOTES.md).
 ABLATIONS=poligen,poligen_noweight,poligen_noscale,poligen_noweight_noscale,poligen_drive0
 HOPPER_BUDGET=200000
+# Hopper ablation runs cost very different wall times, because PoliGen pays its 25 updates per
+# episode however short the episode (~0.9 s on two threads): what decides a run's cost is how long
+# its episodes stay short. Measured 2026-12-07 on an AMD EPYC (two threads): the base and
+# poligen_drive0 ~5,000-7,300 s to 200k (the base's seed 0: 5135 s on an Intel Xeon); poligen_noweight
+# 29k after 1,850 s (1.37 s an episode: uniform sampling pays more per update) -> ~11,000 s;
+# poligen_noscale 7.5k after 1,220 s (the untrained unscaled generator's policies saturate and fall
+# after ~8 steps) -> 8-9 h if they stay that short. HOPPER_ORDER lists them cheapest first;
+# hopper_full ALGO prints the wall seconds of a whole run on the reference machine (worst case).
+HOPPER_ORDER="poligen poligen_drive0 poligen_noweight poligen_noscale poligen_noweight_noscale"
+hopper_full() {
+    case $1 in
+        *noscale*) echo 32000 ;;
+        *noweight*) echo 11000 ;;
+        *) echo 7300 ;;
+    esac
+}

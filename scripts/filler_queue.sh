@@ -16,7 +16,7 @@
 #
 # First choice: the next PoliGen Hopper seed (issue 10: Table 1 needs seeds 0-2 at 3M, ~2.5-3.5 h a
 # seed on two threads, which a fresh session can finish only if it starts at once and the seed
-# learns early); then, with those complete, the next Hopper ablation run (issue 11).
+# learns early); then, with those complete, the next Hopper ablation run (issue 11), cheapest first.
 #
 #   nohup bash scripts/filler_queue.sh >> ~/paper-runs/queue.log 2>&1 &
 set -u
@@ -35,13 +35,23 @@ for n in 2 3; do
     run "$PAPER" --algo poligen --env Hopper-v3 --seeds $n --fresh --threads 2 --wait
     exit
 done
-for seed in 0 1 2 3 4; do
-    for algo in ${ABLATIONS//,/ }; do
-        d=$ABLATION/Hopper-v3/$algo/seed_$seed  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
-        [ -f "$d/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$d/status.json" && continue
-        run "$ABLATION" --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
-            --threads 2 --fresh --wait
-        exit
+# Hopper ablation runs, cheapest setting first (HOPPER_ORDER; the queue has already run those that
+# fit): a run already under way at this budget resumes first (a machine that came back), so that
+# one long run finishes rather than several starting; else the next run, setting by setting.
+done_at_budget() {  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
+    [ -f "$1/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$1/status.json"
+}
+started_at_budget() { [ ! -f "$1/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$1/status.json" 2>/dev/null; }
+for pass in started any; do
+    for algo in $HOPPER_ORDER; do
+        for seed in 0 1 2 3 4; do
+            d=$ABLATION/Hopper-v3/$algo/seed_$seed
+            done_at_budget "$d" && continue
+            [ $pass = started ] && ! started_at_budget "$d" && continue
+            run "$ABLATION" --algo "$algo" --env Hopper-v3 --seed-list $seed --budget $HOPPER_BUDGET --final-window 10 \
+                --threads 2 --fresh --wait
+            exit
+        done
     done
 done
 echo "$(date -u +%FT%TZ) filler: nothing left to run"

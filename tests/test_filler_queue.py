@@ -31,7 +31,12 @@ def done(run, budget: int) -> None:
     (run / "status.json").write_text(f'{{"state": "done", "budget": {budget}, "env_steps": {budget}}}')
 
 
-def test_poligen_hopper_seeds_first_then_ablations_in_seed_order(tmp_path):
+def started(run, budget: int, steps: int) -> None:
+    run.mkdir(parents=True)
+    (run / "status.json").write_text(f'{{"budget": {budget}, "env_steps": {steps}, "state": "interrupted"}}')
+
+
+def test_poligen_hopper_seeds_first_then_ablations_cheapest_first(tmp_path):
     assert "--algo poligen --env Hopper-v3 --seeds 2" in filler(tmp_path)  # seed 1 missing
     done(tmp_path / "paper" / "Hopper-v3" / "poligen" / "seed_1", 3_000_000)
     assert "--algo poligen --env Hopper-v3 --seeds 3" in filler(tmp_path)  # then seed 2
@@ -42,10 +47,23 @@ def test_poligen_hopper_seeds_first_then_ablations_in_seed_order(tmp_path):
     assert "--algo poligen --env Hopper-v3 --seed-list 0 --budget 200000" in filler(tmp_path)
     (tmp_path / "ablation" / "Hopper-v3" / "poligen" / "seed_0" / "status.json").write_text(
         '{"state": "done", "budget": 200000, "env_steps": 200000}')
-    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 0" in filler(tmp_path)
+    assert "--algo poligen --env Hopper-v3 --seed-list 1 " in filler(tmp_path)  # the cheap settings first
+    for seed in range(1, 5):
+        done(tmp_path / "ablation" / "Hopper-v3" / "poligen" / f"seed_{seed}", 200_000)
+    assert "--algo poligen_drive0 --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    # a run under way resumes before any other starts, the cheaper setting's first
+    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_noscale" / "seed_0", 200_000, 7_003)
+    assert "--algo poligen_noscale --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_0", 200_000, 29_004)
+    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3", 50_000, 1_000)  # another budget
+    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
     for seed in range(5):
         for algo in ("poligen", "poligen_noweight", "poligen_noscale", "poligen_noweight_noscale", "poligen_drive0"):
             d = tmp_path / "ablation" / "Hopper-v3" / algo / f"seed_{seed}"
-            if not d.exists():
+            if not (d / "final.json").exists():
+                if d.exists():
+                    (d / "status.json").unlink()
+                    d.rmdir()
                 done(d, 200_000)
     assert filler(tmp_path) == ""  # nothing left
