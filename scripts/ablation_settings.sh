@@ -6,8 +6,8 @@ HOPPER_BUDGET=200000
 # Hopper ablation runs cost very different wall times, because PoliGen pays its 25 updates per
 # episode however short the episode (~0.9 s on two threads): what decides a run's cost is how long
 # its episodes stay short. Two threads: the base's seed 0 took 5135 s to 200k on an Intel Xeon; on an
-# AMD EPYC (2026-12-07, ~1.3-1.7x slower for PoliGen) poligen_drive0 seed 0 was at 120k after 5,105 s
-# (~7,500 s in all: it fell until ~100k, as the base did); poligen_noweight
+# AMD EPYC (2026-12-07, ~1.3-1.7x slower for PoliGen) poligen_drive0 seed 0 took 6,497 s
+# (it fell until ~100k, as the base did); poligen_noweight
 # 29k after 1,850 s (1.37 s an episode: uniform sampling pays more per update) -> ~11,000 s;
 # poligen_noscale 7.5k after 1,220 s (the untrained unscaled generator's policies saturate and fall
 # after ~8 steps) -> 8-9 h if they stay that short. HOPPER_ORDER lists them cheapest first;
