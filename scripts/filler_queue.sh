@@ -36,14 +36,17 @@ for n in 2 3; do
     exit
 done
 # Hopper ablation runs, cheapest setting first (HOPPER_ORDER; the queue has already run those that
-# fit): a run already under way at this budget resumes first (a machine that came back), so that
-# one long run finishes rather than several starting; else the next run, setting by setting.
+# fit). Within a setting, a run already under way at this budget resumes first (a machine that
+# came back), else the setting's next seed starts. Setting by setting rather than resume-first
+# (changed 2026-12-07): a setting's seeds complete a figure's column, while a long run under way
+# of a dearer setting (poligen_noscale, ~9 h) would hold the filler for many sessions and keep the
+# cheaper settings' seeds (Figure 8, the recency ablation) waiting. Its checkpoint waits too.
 done_at_budget() {  # done at this budget (seed 0's 50k run of 2026-12-02 is not)
     [ -f "$1/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$1/status.json"
 }
 started_at_budget() { [ ! -f "$1/final.json" ] && grep -q "\"budget\": $HOPPER_BUDGET," "$1/status.json" 2>/dev/null; }
-for pass in started any; do
-    for algo in $HOPPER_ORDER; do
+for algo in $HOPPER_ORDER; do
+    for pass in started any; do
         for seed in 0 1 2 3 4; do
             d=$ABLATION/Hopper-v3/$algo/seed_$seed
             done_at_budget "$d" && continue

@@ -1,4 +1,5 @@
-"""scripts/filler_queue.sh: which run the tail of a session goes to (PoliGen Hopper first, then ablations)."""
+"""scripts/filler_queue.sh: which run the tail of a session goes to (PoliGen Hopper first, then ablations,
+cheapest setting first)."""
 
 from __future__ import annotations
 
@@ -51,13 +52,26 @@ def test_poligen_hopper_seeds_first_then_ablations_cheapest_first(tmp_path):
     for seed in range(1, 5):
         done(tmp_path / "ablation" / "Hopper-v3" / "poligen" / f"seed_{seed}", 200_000)
     assert "--algo poligen_drive0 --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
-    # a run under way resumes before any other starts, the cheaper setting's first
+    # cheapest setting first: a dearer setting's run under way waits; within a setting it resumes first
     started(tmp_path / "ablation" / "Hopper-v3" / "poligen_noscale" / "seed_0", 200_000, 7_003)
-    assert "--algo poligen_noscale --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
-    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_0", 200_000, 29_004)
-    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
-    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3", 50_000, 1_000)  # another budget
-    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    assert "--algo poligen_drive0 --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3", 200_000, 1_000)
+    assert "--algo poligen_drive0 --env Hopper-v3 --seed-list 3 " in filler(tmp_path)
+    (tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3" / "status.json").write_text(
+        '{"budget": 50000, "env_steps": 1000, "state": "interrupted"}')  # another budget: not under way
+    assert "--algo poligen_drive0 --env Hopper-v3 --seed-list 0 " in filler(tmp_path)
+    (tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3" / "status.json").unlink()
+    (tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / "seed_3").rmdir()
+    for seed in range(5):
+        done(tmp_path / "ablation" / "Hopper-v3" / "poligen_drive0" / f"seed_{seed}", 200_000)
+    started(tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_2", 200_000, 29_004)
+    assert "--algo poligen_noweight --env Hopper-v3 --seed-list 2 " in filler(tmp_path)
+    for seed in (0, 1, 3, 4):
+        done(tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / f"seed_{seed}", 200_000)
+    (tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_2" / "status.json").unlink()
+    (tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_2").rmdir()
+    done(tmp_path / "ablation" / "Hopper-v3" / "poligen_noweight" / "seed_2", 200_000)
+    assert "--algo poligen_noscale --env Hopper-v3 --seed-list 0 " in filler(tmp_path)  # then the dearer one
     for seed in range(5):
         for algo in ("poligen", "poligen_noweight", "poligen_noscale", "poligen_noweight_noscale", "poligen_drive0"):
             d = tmp_path / "ablation" / "Hopper-v3" / algo / f"seed_{seed}"
