@@ -74,7 +74,7 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def section(finals: pd.DataFrame, final_stats: pd.DataFrame, bands: pd.DataFrame, colors: dict,
+def section(finals: pd.DataFrame, final_stats: pd.DataFrame, bands: pd.DataFrame,
             out_dir: Path, fig_dir: Path, *, reps: int, seed: int, img) -> tuple[str, list[Path]]:
     """The report's ablation section (HTML) and the files it wrote; ("", []) without variants."""
     table = ablation_table(finals, final_stats, reps=reps, seed=seed)
@@ -86,7 +86,7 @@ def section(finals: pd.DataFrame, final_stats: pd.DataFrame, bands: pd.DataFrame
     figs = []
     for (env_id, base), variants in ablation_groups(finals).items():
         sub = bands[bands["algo"].isin([base, *variants])]
-        p = figures.learning_curves(sub, env_id, colors, fig_dir,
+        p = figures.learning_curves(sub, env_id, figures.distinct_palette([base, *variants]), fig_dir,
                                     stem=f"ablation_{figures.slug(env_id)}_{figures.slug(base)}")
         files += p
         figs.append(img(p, out_dir, f"{env_id}: {base} and its variants ({', '.join(variants)})"))

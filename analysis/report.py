@@ -360,7 +360,7 @@ def build_report(runs_dir: Path, out_dir: Path, config: BenchConfig, envs: list[
     # ablations: variants beside their base (Figures 7-8)
     from analysis import ablations
 
-    body, written = ablations.section(rs.finals, final_stats, bands, colors, out_dir, fig_dir, reps=reps,
+    body, written = ablations.section(rs.finals, final_stats, bands, out_dir, fig_dir, reps=reps,
                                       seed=seed, img=_img)
     if body:
         sections.append(body)

@@ -185,6 +185,20 @@ def test_curve_legend_gives_the_count_and_draws_the_band_only_where_all_runs_are
     plt.close(fig)
 
 
+def test_step_ticks_read_like_budgets_and_ablation_colours_stay_apart():
+    import seaborn as sns
+
+    from analysis import figures
+
+    assert [figures.steps_label(x) for x in (0, 500, 2500, 50_000, 125_000, 1e6, 1.5e6)] == \
+        ["0", "500", "2.5k", "50k", "125k", "1M", "1.5M"]
+    cb = sns.color_palette("colorblind", 10)
+    for n in range(2, 9):  # up to 8 series: orange (1) never beside vermilion (3); no colour twice
+        colours = list(figures.distinct_palette([f"s{i}" for i in range(n)]).values())
+        assert len(set(colours)) == n and not (cb[1] in colours and cb[3] in colours)
+
+
+
 def test_sweep_conformance():
     cmd = np.linspace(0, 100, 6)
     sw = pd.DataFrame({"env_id": "E", "algo": "a", "seed": 0, "command": cmd, "return_mean": cmd})
