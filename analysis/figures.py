@@ -17,6 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from analysis import tables  # noqa: E402
+
 sns.set_theme(style="whitegrid", context="notebook")
 DPI = 110
 
@@ -54,11 +56,8 @@ def _save(fig: plt.Figure, out_dir: Path, stem: str) -> list[Path]:
 
 
 def steps_label(x: float, _pos: object = None) -> str:
-    """An env-step tick as the tables write budgets: 0, 500, 50k, 1.5M."""
-    for unit, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(x) >= unit:
-            return f"{x / unit:.3g}{suffix}"
-    return f"{x:.3g}"
+    """An env-step tick as the tables write budgets (0, 500, 50k, 1.5M)."""
+    return tables._steps(x)
 
 
 def _steps_axis(ax: plt.Axes) -> None:
